@@ -1,0 +1,10 @@
+# The two commands of the README. Each one sets itself up on first use.
+.PHONY: demo test setup bench
+setup:
+	@bash scripts/setup.sh
+demo: setup
+	.venv/bin/twoface demo
+test: setup
+	.venv/bin/python -m pytest -n 2 -q tests
+bench: setup
+	.venv/bin/python bench/extract.py && .venv/bin/python bench/train.py && .venv/bin/python bench/convert.py

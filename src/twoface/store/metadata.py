@@ -1,0 +1,191 @@
+"""Face images that carry their own metadata (DESIGN §2).
+
+Each aligned face is a PNG with one ``iTXt`` chunk, keyword ``twoface``,
+holding JSON. Why inside the PNG: a folder of faces is a training set by
+itself, users curate by deleting files, and a moved or renamed face still
+knows where it came from. JSON, never pickle, so face sets are safe to share.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, from_os_error
+from ..fsutil import atomic_write_bytes
+
+KEYWORD = b"twoface"
+META_VERSION = 1
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class FaceMeta:
+    """Everything a face PNG knows about itself. Coordinates are in aligned-face pixels."""
+
+    source_path: str
+    source_fingerprint: str
+    frame: int
+    face: int
+    size: int
+    coverage: float
+    matrix: list[list[float]]  # 2x3, frame -> aligned
+    landmarks: list[list[float]]  # aligned space
+    pose: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # yaw, pitch, roll
+    identity: list[float] | None = None
+    masks: dict = field(default_factory=dict)  # name -> list of polygons [[x, y], ...]
+    blur: float | None = None
+    blendshapes: list[float] | None = None
+    version: int = META_VERSION
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        src = {"path": d.pop("source_path"), "fingerprint": d.pop("source_fingerprint"),
+               "frame": d.pop("frame"), "face": d.pop("face")}
+        return {"version": d.pop("version"), "source": src, **d}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FaceMeta":
+        src = d["source"]
+        return cls(
+            source_path=src["path"], source_fingerprint=src["fingerprint"], frame=int(src["frame"]),
+            face=int(src["face"]), size=int(d["size"]), coverage=float(d["coverage"]),
+            matrix=d["matrix"], landmarks=d["landmarks"], pose=d.get("pose", [0.0, 0.0, 0.0]),
+            identity=d.get("identity"), masks=d.get("masks", {}), blur=d.get("blur"),
+            blendshapes=d.get("blendshapes"), version=int(d.get("version", 1)))
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """What ties a face PNG to its row in the alignments store."""
+        return (self.source_fingerprint, self.frame, self.face)
+
+    def landmarks_array(self) -> np.ndarray:
+        return np.asarray(self.landmarks, dtype=np.float32)
+
+    def matrix_array(self) -> np.ndarray:
+        return np.asarray(self.matrix, dtype=np.float64).reshape(2, 3)
+
+    def identity_array(self) -> np.ndarray | None:
+        return None if self.identity is None else np.asarray(self.identity, dtype=np.float32)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _itxt(keyword: bytes, text: str, compress: bool = True) -> bytes:
+    payload = text.encode("utf-8")
+    if compress:
+        payload = zlib.compress(payload, 6)
+    # keyword \0 compression-flag compression-method language \0 translated-keyword \0 text
+    return _chunk(b"iTXt", keyword + b"\x00" + bytes([int(compress), 0]) + b"\x00\x00" + payload)
+
+
+def add_text_chunks(png: bytes, entries: list[tuple[bytes, bytes]]) -> bytes:
+    """Insert chunks (kind, raw chunk bytes) just before IEND of a PNG byte string."""
+    if not png.startswith(PNG_SIG):
+        raise ValueError("not a PNG")
+    iend = png.rfind(b"IEND") - 4
+    return png[:iend] + b"".join(c for _, c in entries) + png[iend:]
+
+
+def iter_chunks(data: bytes):
+    """Yield (kind, payload) for each chunk; stops quietly at a truncated tail."""
+    pos = len(PNG_SIG)
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        payload = data[pos + 8:pos + 8 + length]
+        if len(payload) < length:
+            return
+        yield kind, payload
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+
+
+def read_text_chunks(data: bytes) -> dict[str, str]:
+    """All tEXt/zTXt/iTXt entries of a PNG byte string, keyword -> text."""
+    out: dict[str, str] = {}
+    for kind, payload in iter_chunks(data):
+        try:
+            if kind == b"tEXt":
+                k, _, v = payload.partition(b"\x00")
+                out[k.decode("latin-1")] = v.decode("latin-1")
+            elif kind == b"zTXt":
+                k, _, rest = payload.partition(b"\x00")
+                out[k.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                k, _, rest = payload.partition(b"\x00")
+                flag, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\x00")
+                _tkey, _, text = rest.partition(b"\x00")
+                out[k.decode("latin-1")] = (zlib.decompress(text) if flag else text).decode("utf-8")
+        except (zlib.error, UnicodeDecodeError, IndexError):
+            continue
+    return out
+
+
+def encode_face_png(image: np.ndarray, meta: FaceMeta, compression: int = 3) -> bytes:
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    text = json.dumps(meta.to_json(), separators=(",", ":"))
+    return add_text_chunks(buf.tobytes(), [(b"iTXt", _itxt(KEYWORD, text))])
+
+
+def write_face_png(path: str | Path, image: np.ndarray, meta: FaceMeta) -> None:
+    """Write an aligned face (BGR uint8) with its metadata, atomically."""
+    atomic_write_bytes(path, encode_face_png(image, meta))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise from_os_error(err, path) from err
+
+
+def _parse_meta(data: bytes, path: Path) -> FaceMeta:
+    if not data.startswith(PNG_SIG):
+        raise InputError("not a PNG face image", path)
+    text = read_text_chunks(data).get(KEYWORD.decode())
+    if text is None:
+        raise InputError("PNG has no twoface metadata (was it written by `twoface extract`?)", path)
+    try:
+        return FaceMeta.from_json(json.loads(text))
+    except (KeyError, ValueError, TypeError) as err:
+        raise InputError(f"damaged twoface metadata ({err})", path) from err
+
+
+def read_face_meta(path: str | Path) -> FaceMeta:
+    """The metadata of a face PNG; a clear error when it has none."""
+    path = Path(path)
+    return _parse_meta(_read_bytes(path), path)
+
+
+def read_face(path: str | Path) -> tuple[np.ndarray, FaceMeta]:
+    """Image (BGR uint8) and metadata of a face PNG, from one read of the file."""
+    path = Path(path)
+    data = _read_bytes(path)
+    meta = _parse_meta(data, path)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError("cannot decode the image (truncated or corrupt PNG)", path)
+    return image, meta
+
+
+def list_face_files(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """Face PNGs under a folder, sorted by path (so runs are reproducible)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError("no such folder", folder)
+    if not folder.is_dir():
+        raise InputError("is not a folder of face images", folder)
+    pattern = "**/*.png" if recursive else "*.png"
+    return sorted(p for p in folder.glob(pattern) if not p.name.startswith("."))
