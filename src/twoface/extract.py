@@ -1,0 +1,393 @@
+"""The extract stage: media -> aligned face PNGs + one alignments store, resumable.
+
+Why this shape: decoding, detection, landmarks and identity are each C++ calls
+that release the GIL, so a small pool of worker threads (each owning its own
+detector/landmarker/embedder, which are not thread-safe) keeps both cores busy,
+while one writer thread keeps results in frame order. Because the writer
+commits frames in order, "the last committed frame" is an exact resume point,
+and face files have deterministic names, so a rerun after a kill never
+duplicates a face.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .errors import InputError, StoreError
+from .fsutil import atomic_write_bytes, fingerprint
+from .store.alignments import AlignmentsStore, FaceRecord, SourceInfo, default_store_path
+from .store.metadata import FaceMeta, encode_face_png
+
+# Options that shape the faces and the store: a resumed run must use the same values.
+_SHAPING = ("size", "coverage", "every", "min_size", "max_faces", "rotate", "detector", "filter", "exclude",
+            "threshold", "score_threshold")
+
+
+@dataclass
+class ExtractOptions:
+    """Every knob of extraction; the CLI flags map one to one onto these."""
+
+    size: int = 256
+    coverage: float | None = None  # None: the aligner's default
+    every: int = 1
+    min_size: int = 0
+    max_faces: int | None = None
+    rotate: list[int] = field(default_factory=list)
+    detector: str = "yunet"
+    score_threshold: float | None = None
+    filter: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    threshold: float = 0.4
+    debug_landmarks: str | None = None
+    workers: int | None = None
+    commit_every: float = 2.0
+
+    def shaping(self) -> dict:
+        d = asdict(self)
+        return {k: d[k] for k in _SHAPING}
+
+
+@dataclass
+class AnalyzedFace:
+    """A face found in a frame, with everything the writer needs (frame coordinates)."""
+
+    record: FaceRecord
+    png: bytes | None  # the encoded aligned face, with metadata (None when not writing faces)
+    aligned_points: np.ndarray
+    matrix: np.ndarray
+
+
+class FaceAnalyzer:
+    """Detect -> landmarks -> identity -> align -> masks for one frame. One per thread."""
+
+    def __init__(self, opts: ExtractOptions, references: Sequence[np.ndarray] = (),
+                 excludes: Sequence[np.ndarray] = ()):
+        from .faces import align, masks, quality
+        from .faces.detect import get_detector
+        from .faces.identity import Embedder
+        from .faces.landmarks import Landmarker
+
+        self.opts = opts
+        self._align, self._masks, self._quality = align, masks, quality
+        det_opts = {"min_size": opts.min_size, "rotations": list(opts.rotate), "max_faces": opts.max_faces}
+        if opts.score_threshold is not None:
+            det_opts["score_threshold"] = opts.score_threshold
+        self.detector = get_detector(opts.detector, **det_opts)
+        self.landmarker = Landmarker()
+        self.embedder = Embedder()
+        self.references = list(references)
+        self.excludes = list(excludes)
+        self.coverage = opts.coverage if opts.coverage is not None else align.DEFAULT_COVERAGE
+
+    def close(self) -> None:
+        self.landmarker.close()
+
+    def _keep(self, identity: np.ndarray) -> bool:
+        t = self.opts.threshold
+        if self.references and max(float(identity @ r) for r in self.references) < t:
+            return False
+        if self.excludes and max(float(identity @ r) for r in self.excludes) >= t:
+            return False
+        return True
+
+    def analyze(self, image: np.ndarray, frame: int, source: SourceInfo | None,
+                encode: bool = True) -> list[AnalyzedFace]:
+        align = self._align
+        found: list[AnalyzedFace] = []
+        # left-to-right order gives stable face indices for side-by-side people
+        detections = sorted(self.detector.detect(image), key=lambda d: d.bbox[0])
+        for det in detections:
+            lm = self.landmarker.landmarks(image, det)
+            if lm is None:
+                continue
+            identity = self.embedder.embed(image, lm.points)
+            if not self._keep(identity):
+                continue
+            M = align.align_matrix(lm.points, self.opts.size, self.coverage)
+            aligned_pts = align.transform_points(lm.points, M)
+            face_img = align.warp(image, M, self.opts.size)
+            blur = float(self._quality.blur_score(face_img))
+            record = FaceRecord(
+                frame=frame, face=len(found), bbox=tuple(float(v) for v in det.bbox), score=float(det.score),
+                landmarks=lm.points.astype(np.float32), scheme="478", pose=tuple(float(v) for v in lm.pose),
+                blendshapes=np.asarray(lm.blendshapes, np.float32), rotation=int(det.rotation),
+                identity=identity, blur=blur)
+            png = None
+            if encode and source is not None:
+                meta = FaceMeta(
+                    source_path=source.path, source_fingerprint=source.fingerprint, frame=frame,
+                    face=record.face, size=self.opts.size, coverage=float(self.coverage),
+                    matrix=np.round(M, 6).tolist(), landmarks=np.round(aligned_pts, 2).tolist(),
+                    pose=[round(float(v), 3) for v in lm.pose],
+                    identity=[round(float(v), 6) for v in identity],
+                    masks=self._masks.mask_polygons(aligned_pts), blur=round(blur, 3),
+                    blendshapes=[round(float(v), 4) for v in lm.blendshapes])
+                png = encode_face_png(face_img, meta)
+            found.append(AnalyzedFace(record, png, aligned_pts, M))
+        return found
+
+
+def load_references(paths: Iterable[str | Path]) -> list[np.ndarray]:
+    from .faces.identity import load_reference
+
+    out = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise InputError("no such reference image", p)
+        out.append(load_reference(p))
+    return out
+
+
+def face_filename(source_path: str | Path, frame: int, face: int) -> str:
+    return f"{Path(source_path).stem}_{frame:06d}_{face}.png"
+
+
+@dataclass
+class ExtractResult:
+    """What an extract run did, for the CLI summary and for tests."""
+
+    store: Path
+    faces_dir: Path | None
+    frames: int  # frames processed in this run
+    faces: int  # faces written in this run
+    total_faces: int  # faces in the store after the run
+    total_frames: int
+    resumed_from: int  # first frame of this run (0 for a fresh run)
+    frames_with: dict[int, int] = field(default_factory=dict)  # face count -> number of frames (whole store)
+
+
+def _source_info(media, path: Path) -> SourceInfo:
+    info = media.info
+    return SourceInfo(path=str(path.resolve()), fingerprint=_fingerprint(path), frame_count=int(info.frame_count),
+                      fps=float(info.fps or 0.0), width=int(info.width), height=int(info.height),
+                      is_video=bool(info.is_video))
+
+
+def _fingerprint(path: Path) -> str:
+    if path.is_dir():  # an image folder: its sorted file names and sizes
+        import hashlib
+
+        h = hashlib.sha256()
+        for p in sorted(path.iterdir()):
+            if p.is_file():
+                h.update(f"{p.name}:{p.stat().st_size};".encode())
+        return f"dir:{h.hexdigest()[:32]}"
+    return fingerprint(path)
+
+
+def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart: bool) -> AlignmentsStore:
+    store = AlignmentsStore.open(store_path, create=True)
+    try:
+        old = store.source
+        if old is not None and old.fingerprint != src.fingerprint:
+            raise StoreError(f"this store belongs to another source ({old.path}); "
+                             f"use --store to choose a new file", store_path)
+        old_opts = store.get_meta("extract_options")
+        if restart and old is not None:
+            with store._db:  # a fresh start: drop faces and progress, keep the file
+                store._db.execute("DELETE FROM face")
+                store._db.execute("DELETE FROM frame")
+                store._db.execute("DELETE FROM progress")
+        elif old_opts is not None and old_opts != opts.shaping() and store.last_frame() >= 0:
+            changed = sorted(k for k in opts.shaping() if old_opts.get(k) != opts.shaping()[k])
+            raise StoreError(f"this store was extracted with other options ({', '.join(changed)}); "
+                             f"rerun with the same options to resume, or pass --restart", store_path)
+        store.set_source(src)
+        store.set_meta("extract_options", opts.shaping())
+        from . import __version__
+
+        store.set_meta("twoface_version", __version__)
+        return store
+    except BaseException:
+        store.close()
+        raise
+
+
+def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path | None = None, *,
+            restart: bool = False, progress: bool = True, **options) -> ExtractResult:
+    """Extract faces from a video, an image or an image folder (the ``twoface extract`` verb).
+
+    ``faces_dir=None`` fills the store only (convert's on-the-fly mode).
+    Options are the fields of ``ExtractOptions``.
+    """
+    from .media import open_media
+
+    opts = ExtractOptions(**options)
+    if opts.every < 1:
+        raise InputError(f"--every must be 1 or more, got {opts.every}")
+    input = Path(input)
+    if not input.exists():
+        raise InputError("no such file or folder", input)
+    references = load_references(opts.filter)
+    excludes = load_references(opts.exclude)
+    store_path = Path(store) if store is not None else default_store_path(input)
+    faces_path = Path(faces_dir) if faces_dir is not None else None
+    if faces_path is not None:
+        if faces_path.exists() and not faces_path.is_dir():
+            raise InputError("output exists and is not a folder", faces_path)
+        try:
+            faces_path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            from .errors import from_os_error
+
+            raise from_os_error(err, faces_path) from err
+    debug_dir = Path(opts.debug_landmarks) if opts.debug_landmarks else None
+    if debug_dir is not None:
+        debug_dir.mkdir(parents=True, exist_ok=True)
+
+    with open_media(input) as media:
+        src = _source_info(media, input)
+        db = _open_store(store_path, src, opts, restart)
+        try:
+            start = db.last_frame() + 1
+            run = _Run(opts, media, db, src, faces_path, debug_dir, references, excludes, progress)
+            frames, faces = run.go(start)
+            db.commit()
+            if not media.info.is_video or run.reached_end:
+                # the decoded count is exact; the container's was an estimate
+                src.frame_count = run.last_index + 1 if run.last_index >= 0 else src.frame_count
+                db.set_source(src)
+            counts: dict[int, int] = collections.Counter(n for *_, n in db.frames())
+            return ExtractResult(store=store_path, faces_dir=faces_path, frames=frames, faces=faces,
+                                 total_faces=db.face_count(), total_frames=db.frame_count(),
+                                 resumed_from=start, frames_with=dict(counts))
+        finally:
+            db.close()
+
+
+class _Run:
+    """One pass over the frames: a pool of analyzers, results written in frame order."""
+
+    def __init__(self, opts, media, db, src, faces_path, debug_dir, references, excludes, progress):
+        self.opts, self.media, self.db, self.src = opts, media, db, src
+        self.faces_path, self.debug_dir = faces_path, debug_dir
+        self.references, self.excludes = references, excludes
+        self.progress = progress
+        self.reached_end = False
+        self.last_index = -1
+        self._local = threading.local()
+        self._analyzers: list[FaceAnalyzer] = []
+        self._lock = threading.Lock()
+
+    def _analyzer(self) -> FaceAnalyzer:
+        a = getattr(self._local, "analyzer", None)
+        if a is None:
+            a = FaceAnalyzer(self.opts, self.references, self.excludes)
+            self._local.analyzer = a
+            with self._lock:
+                self._analyzers.append(a)
+        return a
+
+    def _work(self, frame):
+        faces = self._analyzer().analyze(frame.image, frame.index, self.src, encode=self.faces_path is not None)
+        debug = _draw_debug(frame.image, faces) if self.debug_dir is not None and faces else None
+        return frame.index, frame.time, frame.name, faces, debug
+
+    def go(self, start: int) -> tuple[int, int]:
+        workers = self.opts.workers or max(1, min(4, os.cpu_count() or 1))
+        total = self.media.info.frame_count
+        frames_done = faces_done = 0
+        bar = _Progress(self.progress, total, start, str(self.src.path))
+        pending: collections.deque = collections.deque()
+        every = self.opts.every
+        try:
+            with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
+                for frame in self.media.frames(start=start):
+                    self.last_index = frame.index
+                    if frame.index % every:
+                        continue
+                    pending.append(pool.submit(self._work, frame))
+                    while len(pending) > workers * 2:  # bounded: memory stays flat
+                        f, n = self._write(pending.popleft().result())
+                        frames_done += f
+                        faces_done += n
+                        bar.update(frames_done, faces_done, self.last_index)
+                while pending:
+                    f, n = self._write(pending.popleft().result())
+                    frames_done += f
+                    faces_done += n
+                    bar.update(frames_done, faces_done, self.last_index)
+                self.reached_end = True
+        finally:
+            for p in pending:
+                p.cancel()
+            bar.close()
+            for a in self._analyzers:
+                a.close()
+        return frames_done, faces_done
+
+    def _write(self, result) -> tuple[int, int]:
+        index, time_s, name, faces, debug = result
+        if self.faces_path is not None:
+            for f in faces:
+                atomic_write_bytes(self.faces_path / face_filename(self.src.path if name is None else name,
+                                                                   index, f.record.face), f.png)
+        if debug is not None:
+            import cv2
+
+            cv2.imwrite(str(self.debug_dir / f"{index:06d}.jpg"), debug)
+        self.db.add_frame(index, [f.record for f in faces], time_s=time_s, name=name)
+        self.db.commit_if_due(self.opts.commit_every)
+        return 1, len(faces)
+
+
+def _draw_debug(image: np.ndarray, faces: list[AnalyzedFace]) -> np.ndarray:
+    """The frame with each face's box, 478 points and 68-point subset drawn, for checking by eye."""
+    import cv2
+
+    from .faces.align import to_68
+
+    out = image.copy()
+    for f in faces:
+        x, y, w, h = (int(round(v)) for v in f.record.bbox)
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 255, 0), 2)
+        for px, py in f.record.landmarks:
+            cv2.circle(out, (int(px), int(py)), 1, (255, 200, 0), -1)
+        for px, py in to_68(f.record.landmarks):
+            cv2.circle(out, (int(px), int(py)), 2, (0, 0, 255), -1)
+        cv2.putText(out, f"{f.record.face} yaw {f.record.pose[0]:.0f} roll {f.record.pose[2]:.0f}", (x, max(12, y - 6)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1)
+    return out
+
+
+class _Progress:
+    """A rich progress bar on stderr (frames/s, faces, ETA), or nothing."""
+
+    def __init__(self, enabled: bool, total: int, start: int, label: str):
+        self._p = None
+        if not enabled:
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+        from rich.console import Console
+
+        self._p = Progress(TextColumn("[bold]extract[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[fps]:.1f} frames/s  {task.fields[faces]} faces"),
+                           TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+        self._p.start()
+        self._task = self._p.add_task(Path(label).name, total=max(total, start) or None, completed=start,
+                                      fps=0.0, faces=0)
+        import time
+
+        self._t0 = time.monotonic()
+        self._start = start
+
+    def update(self, frames: int, faces: int, index: int) -> None:
+        if self._p is None:
+            return
+        import time
+
+        dt = max(time.monotonic() - self._t0, 1e-6)
+        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt, faces=faces)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()

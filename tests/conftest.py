@@ -1,0 +1,81 @@
+"""Shared fixtures: the real dev clips, and extractions cached across tests and xdist workers.
+
+Extraction of the real clips is the expensive part of the suite, so each
+(input, options) pair is extracted once per test session, under a file lock
+that all xdist workers share, and the result folder is reused read-only.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("TWOFACE_TEST_DATA", REPO.parent / "shared" / "data" / "dev"))
+
+
+def _require_data() -> Path:
+    if not DATA.is_dir():
+        pytest.skip(f"dev data not found at {DATA} (set TWOFACE_TEST_DATA); CI always has it")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared dev data folder (../shared/data/dev)."""
+    return _require_data()
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """A folder shared by all xdist workers of this run (the parent of each worker's basetemp)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = root / "twoface-shared"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def cached_extract(cache: Path, inputs: list[Path] | Path, **options) -> Path:
+    """Extract ``inputs`` (one or more sources) into one face folder, once per test session.
+
+    Returns the folder; each source's store is ``<folder>/stores/<name>.twoface.db``.
+    """
+    from twoface.extract import extract
+
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    key = hashlib.sha1(json.dumps([[str(p) for p in inputs], options], sort_keys=True, default=str)
+                       .encode()).hexdigest()[:12]
+    out = cache / f"extract-{key}"
+    lock = cache / f"extract-{key}.lock"
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not (out / ".done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            faces = out / "faces"
+            stores = out / "stores"
+            stores.mkdir(parents=True)
+            for src in inputs:
+                extract(src, faces, store=stores / f"{Path(src).name}.twoface.db", progress=False, **options)
+            (out / ".done").write_text("ok")
+    return out
+
+
+@pytest.fixture(scope="session")
+def faces_a(data_dir, shared_cache) -> Path:
+    """Faces of person A (every 3rd frame of the Pexels clip): a small real training set."""
+    return cached_extract(shared_cache, data_dir / "train/person_a_pexels_woman/WolfgangLanger_Pexels.mp4",
+                          every=3, size=128) / "faces"
+
+
+@pytest.fixture(scope="session")
+def faces_b(data_dir, shared_cache) -> Path:
+    """Faces of person B (every 2nd frame of five CREMA-D clips; SAD is held out)."""
+    clips = sorted((data_dir / "train/person_b_cremad_actor1001").glob("*.flv"))
+    clips = [c for c in clips if "SAD" not in c.name]
+    return cached_extract(shared_cache, clips, every=2, size=128) / "faces"
