@@ -141,6 +141,9 @@ class AlignmentsStore:
             raise StoreError(f"cannot open the store ({err})", path) from err
         try:
             cls._prepare(db, path, readonly, upto_version)
+        except sqlite3.OperationalError as err:
+            db.close()
+            raise AlignmentsStore(path, None)._write_error(err) from err
         except sqlite3.DatabaseError as err:
             db.close()
             raise StoreError(f"damaged or not an alignments store ({err})", path) from err
@@ -179,9 +182,13 @@ class AlignmentsStore:
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.commit()
-            self._db.close()
-            self._db = None  # type: ignore[assignment]
+            db, self._db = self._db, None
+            try:
+                db.commit()
+            except sqlite3.Error as err:
+                raise self._write_error(err) from err
+            finally:
+                db.close()
 
     def __enter__(self) -> "AlignmentsStore":
         return self
@@ -225,6 +232,20 @@ class AlignmentsStore:
         Re-adding a frame replaces it, so a resumed extract never duplicates faces.
         """
         faces = list(faces)
+        try:
+            self._add_frame(frame, faces, time_s, name)
+        except sqlite3.Error as err:
+            raise self._write_error(err) from err
+
+    def _write_error(self, err: sqlite3.Error) -> StoreError:
+        text = str(err)
+        if "full" in text:
+            text = "no space left on the device"
+        elif "readonly" in text or "read-only" in text:
+            text = "permission denied (read-only)"
+        return StoreError(f"cannot write to the store: {text}", self.path)
+
+    def _add_frame(self, frame: int, faces: list[FaceRecord], time_s: float | None, name: str | None) -> None:
         db = self._db
         db.execute("DELETE FROM face WHERE frame=?", (frame,))
         db.executemany(
@@ -240,7 +261,10 @@ class AlignmentsStore:
                    "ON CONFLICT(id) DO UPDATE SET last_frame=max(last_frame, excluded.last_frame)", (frame,))
 
     def commit(self) -> None:
-        self._db.commit()
+        try:
+            self._db.commit()
+        except sqlite3.Error as err:
+            raise self._write_error(err) from err
         self._last_commit = time.monotonic()
 
     def commit_if_due(self, every_s: float = 2.0) -> bool:
