@@ -1,0 +1,73 @@
+"""Colour matchers on two real faces: B's face is matched to A's colours inside the mask."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from twoface.convert.color import COLOR_MATCHERS, get_color_matcher
+from twoface.errors import TwofaceError
+
+
+def _inside(img, mask):
+    return img[mask >= 0.5]
+
+
+def test_avg_matches_the_mean_inside_the_mask(face_crops, oval_mask):
+    face, target = face_crops["b"], face_crops["a"]
+    before = np.abs(_inside(face, oval_mask).mean(0) - _inside(target, oval_mask).mean(0)).max()
+    out = get_color_matcher("avg")(face, target, oval_mask)
+    after = np.abs(_inside(out, oval_mask).mean(0) - _inside(target, oval_mask).mean(0)).max()
+    assert before > 0.03  # the two real faces really differ in colour
+    assert after < 0.01  # clipping at 0/1 may cost a little
+    assert out.dtype == np.float32 and out.shape == face.shape
+
+
+def _cdf_gap(a, b):
+    bins = np.linspace(0, 1, 65)
+    ca = np.cumsum(np.histogram(a, bins)[0]) / a.size
+    cb = np.cumsum(np.histogram(b, bins)[0]) / b.size
+    return float(np.abs(ca - cb).max())
+
+
+def test_match_hist_matches_each_channel_distribution(face_crops, oval_mask):
+    face, target = face_crops["b"], face_crops["a"]
+    out = get_color_matcher("match-hist")(face, target, oval_mask)
+    for c in range(3):
+        before = _cdf_gap(_inside(face, oval_mask)[:, c], _inside(target, oval_mask)[:, c])
+        after = _cdf_gap(_inside(out, oval_mask)[:, c], _inside(target, oval_mask)[:, c])
+        assert before > 0.15
+        assert after < 0.08 and after < before / 4, (c, before, after)
+
+
+def test_color_transfer_matches_lab_mean_and_spread(face_crops, oval_mask):
+    face, target = face_crops["b"], face_crops["a"]
+    out = get_color_matcher("color-transfer")(face, target, oval_mask)
+    lab = lambda im: _inside(cv2.cvtColor(im, cv2.COLOR_BGR2LAB), oval_mask)  # noqa: E731
+    t, o, f = lab(target), lab(out), lab(face)
+    assert np.abs(f.mean(0) - t.mean(0)).max() > 5  # they differ before
+    assert np.abs(o.mean(0) - t.mean(0)).max() < 1.5
+    assert np.abs(o.std(0) - t.std(0)).max() < 1.5
+
+
+def test_statistics_ignore_pixels_outside_the_mask(face_crops, oval_mask):
+    face, target = face_crops["b"], face_crops["a"].copy()
+    for name in ("avg", "match-hist", "color-transfer"):
+        ref = COLOR_MATCHERS[name](face, target, oval_mask)
+        changed = target.copy()
+        changed[oval_mask < 0.5] = 1.0  # paint the background white
+        assert np.array_equal(COLOR_MATCHERS[name](face, changed, oval_mask), ref), name
+
+
+def test_none_and_seamless_leave_the_face_alone_and_unknown_names_fail(face_crops, oval_mask):
+    face = face_crops["b"]
+    for name in ("none", "seamless"):
+        assert np.array_equal(get_color_matcher(name)(face, face_crops["a"], oval_mask), face)
+    with pytest.raises(TwofaceError, match="match-hist"):
+        get_color_matcher("rainbow")
+
+
+def test_an_empty_mask_changes_nothing(face_crops):
+    empty = np.zeros((128, 128), np.float32)
+    for name in ("avg", "match-hist", "color-transfer"):
+        assert np.array_equal(COLOR_MATCHERS[name](face_crops["b"], face_crops["a"], empty), face_crops["b"])
