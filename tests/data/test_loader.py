@@ -1,0 +1,66 @@
+"""BatchStream: full epochs, background prefetch, exact resume from a JSON state."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from twoface.data import Augmenter, BatchStream, FaceSet
+
+
+@pytest.fixture(scope="module")
+def split(face_dirs):
+    return FaceSet(face_dirs["a"], 64).train  # 23 faces: batches of 8 straddle epochs
+
+
+def test_epochs_are_permutations(split):
+    stream = BatchStream(split, 8, Augmenter(64, 64), seed=1)
+    state, seen = stream.state_dict(), []
+    for _ in range(6):
+        idx, state = stream._indices(state)
+        assert len(idx) == 8
+        seen.extend(idx.tolist())
+    assert sorted(seen[:23]) == list(range(23))
+    assert sorted(seen[23:46]) == list(range(23))
+    assert seen[:23] != seen[23:46]
+    assert state == {"seed": 1, "epoch": 2, "position": 2, "batches": 6}
+
+
+def test_exact_resume(split):
+    aug = Augmenter(64, 64, warp_to_landmarks=False)
+    with BatchStream(split, 8, aug, seed=5) as stream:
+        batches = [next(stream) for _ in range(3)]
+        saved = json.loads(json.dumps(stream.state_dict()))
+        batches += [next(stream) for _ in range(3)]
+    assert saved["batches"] == 3
+    with BatchStream(split, 8, aug, seed=5) as resumed:
+        resumed.load_state_dict(saved)
+        again = [next(resumed) for _ in range(3)]
+    for a, b in zip(batches[3:], again):
+        for name in ("warped", "target", "target_mask", "weights"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert not torch.equal(batches[0].warped, batches[3].warped)
+
+
+def test_batches_have_the_asked_shape(split):
+    with BatchStream(split, 4, Augmenter(32, 64), seed=0) as stream:
+        b = next(stream)
+    assert b.warped.shape == (4, 3, 32, 32) and b.target.shape == (4, 3, 64, 64)
+    assert b.target_mask.shape == b.weights.shape == (4, 1, 64, 64)
+
+
+def test_producer_errors_reach_the_consumer(split):
+    def broken(*_args):
+        raise RuntimeError("augmentation exploded")
+
+    stream = BatchStream(split, 4, broken, seed=0)
+    with pytest.raises(RuntimeError, match="exploded"):
+        next(stream)
+    stream.close()
+
+
+def test_refuses_a_state_of_another_seed(split):
+    stream = BatchStream(split, 4, Augmenter(64, 64), seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        stream.load_state_dict({"seed": 9, "epoch": 0, "position": 0, "batches": 0})
