@@ -1,0 +1,202 @@
+"""Reading frames from a video file, one image, or a folder of images.
+
+``open_media(path)`` looks at what ``path`` is and returns a ``MediaSource``
+whose ``frames()`` streams ``Frame`` records (BGR uint8, display orientation).
+Every way an input can be wrong (missing, empty, not media, truncated, no
+images) becomes one ``InputError`` line naming the file, checked when the
+source is opened so a stage fails before it has done any work.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, from_os_error
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a source is. ``width``/``height`` are of frames as yielded (rotation applied).
+
+    ``frame_count`` is exact for images and for containers that index every
+    frame (MP4/MOV); otherwise (FLV, MPEG-PS, MKV...) it is duration × fps,
+    an estimate, and ``frame_count_exact`` is False. Stages that need the real
+    count (extract) record how many frames they decoded.
+    """
+
+    path: Path
+    is_video: bool
+    frame_count: int
+    fps: float  # 0.0 for images (no timing)
+    width: int
+    height: int
+    rotation: int = 0  # degrees clockwise applied to coded frames for display: 0, 90, 180, 270
+    has_audio: bool = False
+    duration: float = 0.0  # seconds
+    frame_count_exact: bool = True
+    rate: Fraction | None = None  # exact frame rate, when the container states one
+    time_base: Fraction | None = None  # of the video stream: pts × time_base = seconds
+    codec: str | None = None
+
+
+@dataclass
+class Frame:
+    """One decoded frame. ``index`` counts frames from 0 in presentation order."""
+
+    index: int
+    time: float  # seconds (pts × time_base for video; 0.0 for images)
+    image: np.ndarray  # uint8 BGR (H, W, 3), display orientation
+    name: str | None = None  # the file name for image folders
+
+
+class MediaSource(Protocol):
+    info: MediaInfo
+    skipped: int  # frames that could not be decoded and were left out
+
+    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+        """Frames whose ``index >= start`` and ``index % every == 0``.
+
+        ``every`` counts from frame 0, not from ``start``, so a resumed run
+        picks the same frames as an uninterrupted one.
+        """
+        ...
+
+
+def open_media(path: str | Path) -> MediaSource:
+    """Open a video, a single image, or a folder of images. Raises InputError."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as err:
+        raise from_os_error(err, path) from err
+    if path.is_dir():
+        return ImageFolderSource(path)
+    if st.st_size == 0:
+        raise InputError("is empty (0 bytes)", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("permission denied", path)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise from_os_error(err, path) from err
+    if path.suffix.lower() in IMAGE_EXTS:
+        return ImageSource(path)
+    from .video import VideoSource
+
+    return VideoSource(path)
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """BGR uint8 with EXIF orientation applied, or None if it cannot be decoded.
+
+    ``cv2.imdecode`` on bytes rather than ``cv2.imread`` so non-ASCII paths work everywhere.
+    """
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    with _quiet_opencv():
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None or img.ndim != 3 or img.shape[2] != 3:
+        return None
+    return img
+
+
+@contextlib.contextmanager
+def _quiet_opencv():
+    """OpenCV prints its own warnings for broken images; we report them as InputError instead."""
+    from cv2.utils import logging as cvlog
+
+    old = cvlog.getLogLevel()
+    cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cvlog.setLogLevel(old)
+
+
+def _image_info(path: Path, first: np.ndarray, count: int) -> MediaInfo:
+    h, w = first.shape[:2]
+    return MediaInfo(path=path, is_video=False, frame_count=count, fps=0.0, width=w, height=h)
+
+
+class ImageSource:
+    """A single still image: one frame, index 0."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._image = read_image(path)
+        if self._image is None:
+            raise InputError(f"not a readable image ({path.suffix.lower()} file could not be decoded)", path)
+        self.info = _image_info(path, self._image, 1)
+        self.skipped = 0
+
+    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+        _check_args(start, every)
+        if start == 0:
+            yield Frame(0, 0.0, self._image.copy(), self.path.name)
+
+
+class ImageFolderSource:
+    """Images in one folder, sorted by file name; hidden and non-image files are ignored.
+
+    Frames may differ in size; ``info`` describes the first. An image that
+    cannot be decoded is skipped (counted in ``skipped``) but keeps its index,
+    so indices always equal positions in the sorted listing.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            entries = sorted(p for p in path.iterdir()
+                             if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_file())
+        except OSError as err:
+            raise from_os_error(err, path) from err
+        if not entries:
+            exts = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTS))
+            raise InputError(f"folder has no images ({exts})", path)
+        self.files = entries
+        first = None
+        for f in entries:
+            first = read_image(f)
+            if first is not None:
+                break
+        if first is None:
+            raise InputError(f"none of the {len(entries)} images in the folder can be decoded", path)
+        self.info = _image_info(path, first, len(entries))
+        self.skipped = 0
+
+    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+        _check_args(start, every)
+        for index in range(start, len(self.files)):
+            if index % every:
+                continue
+            f = self.files[index]
+            img = read_image(f)
+            if img is None:
+                self.skipped += 1
+                log.warning("%s: cannot decode this image; skipped", f)
+                continue
+            yield Frame(index, 0.0, img, f.name)
+
+
+def _check_args(start: int, every: int) -> None:
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
