@@ -25,6 +25,7 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".flv", ".mpg", ".mpeg", ".m4v", ".gif"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MODEL_FORMAT = "twoface-model"  # config.json "format" (train/checkpoint.py)
 WATERMARK_FRAMES = 5  # frames of a video checked for the watermark
 FOLDER_SAMPLE = 5  # images of a folder checked for the watermark
 UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments store (.twoface.db), "
@@ -203,8 +204,8 @@ def inspect_model(path: Path) -> dict:
     config = _read_json(path / "config.json")
     if config is None:
         raise ModelError("is not a twoface model folder (no config.json)", path)
-    if "arch" not in config:
-        raise ModelError("config.json names no architecture ('arch'); not a twoface model", path / "config.json")
+    if "arch" not in config or config.get("format", MODEL_FORMAT) != MODEL_FORMAT:
+        raise ModelError("config.json is not a twoface model config (no 'arch', or another format)", path / "config.json")
     state = _read_json(path / "state.json") or {}
     weights = path / "weights.safetensors"
     info = {
@@ -212,9 +213,12 @@ def inspect_model(path: Path) -> dict:
         "path": str(path),
         "arch": config["arch"],
         "options": config.get("options", {}),
-        "input_size": _find_key(config, ("input_size", "input", "size")),
-        "output_size": _find_key(config, ("output_size", "output")),
+        "input_size": _find_key(config, ("input_size",)),
+        "output_size": _find_key(config, ("output_size",)),
+        "learn_mask": _find_key(config, ("learn_mask",)),
         "iterations": state.get("iteration"),
+        "faces": config.get("faces"),
+        "training": config.get("training"),
         "twoface_version": config.get("twoface_version", state.get("twoface_version")),
         "files": sorted(p.name for p in path.iterdir() if not p.name.startswith(".")),
         "timelapse_images": len(list((path / "timelapse").glob("*.jpg"))) if (path / "timelapse").is_dir() else 0,
@@ -257,13 +261,16 @@ def inspect_media(path: Path) -> dict:
         media = open_media(path)
     except TwofaceError as err:
         raise InputError(UNKNOWN, path) from err
-    with media:
-        info = media.info
-        frames = []
-        for frame in media.frames():
+    info = media.info
+    frames = []
+    stream = media.frames()
+    try:
+        for frame in stream:
             frames.append(frame.image)
             if len(frames) >= WATERMARK_FRAMES:
                 break
+    finally:
+        stream.close()  # releases the decoder now, not at garbage collection
     label = _label(path)
     out = {
         "kind": "video" if info.is_video else "image",

@@ -9,9 +9,16 @@ over the mouth) neither chains two people together (single linkage's failure)
 nor splits off a person (complete linkage's). A threshold, not a cluster count,
 is the knob because it means the same thing for every folder.
 
+The default threshold, 0.55, was measured on the dev clips (average linkage,
+SFace int8): the hardest single person (the Pexels woman crying, hands over her
+face, rotated 30°) joins into one cluster at 0.43, while the two closest of the
+ten GRID speakers merge only at 0.66. Any threshold from 0.45 to 0.65 gives the
+10 GRID speakers as 10 clusters with 100 % purity; 0.55 keeps a margin both ways.
+
 HDBSCAN (also in scikit-learn) is offered as ``method="hdbscan"``: it needs no
-threshold and labels stragglers as noise (they go to a ``noise`` group), but on
-small folders (a few dozen faces a person) it splits people more readily.
+threshold, but a person needs at least 5 faces to form a cluster, and stragglers
+are labelled noise (they go to a ``noise`` group for the user to look at). It
+also gives 10 pure clusters on GRID and separates A from B.
 
 The full distance matrix is N² floats, so folders larger than ``MAX_DIRECT``
 faces are clustered on a fixed random sample; every other face joins the
@@ -81,7 +88,7 @@ def hdbscan(emb: np.ndarray, threshold: float | None = None) -> np.ndarray:
     if len(emb) < 5:
         return agglomerative(emb, threshold)
     eps = 0.0 if threshold is None else float(np.sqrt(2.0 * float(threshold)))  # cosine -> chord distance
-    model = HDBSCAN(min_cluster_size=5, metric="euclidean", cluster_selection_epsilon=eps)
+    model = HDBSCAN(min_cluster_size=5, metric="euclidean", cluster_selection_epsilon=eps, copy=True)
     return model.fit_predict(emb).astype(np.int64)
 
 
