@@ -1,0 +1,146 @@
+"""Setting a training run up: the model folder (new, resumed or started over), the model, the faces.
+
+Why separate from the loop: every user mistake (a typo'd folder, another architecture's model,
+a damaged checkpoint, too few faces) is caught here, before any minute of training is spent,
+and each becomes one clear message.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..errors import InputError, ModelError
+from . import checkpoint as ck
+from .options import DEFAULT_ARCH, TrainOptions
+
+COVERAGE_TOLERANCE = 1e-3
+
+
+@dataclass
+class Start:
+    """Where a run starts: the checkpoint to continue (or None) and the one a save must preserve."""
+
+    resume: ck.Checkpoint | None
+    previous: ck.Checkpoint | None
+    config: dict | None  # the config of ``resume``
+
+
+def open_model_dir(opts: TrainOptions, say=print) -> Start:
+    """Inspect the model folder: refuse a foreign one, find its last complete checkpoint."""
+    model_dir = opts.model_dir
+    ck.check_not_foreign(model_dir)
+    if not model_dir.exists() or ck.read_config(model_dir) is None:
+        return Start(None, None, None)
+    try:
+        found = ck.find_checkpoint(model_dir)
+    except ModelError:
+        if opts.resume:
+            raise
+        found = None  # starting over anyway: a damaged checkpoint is simply replaced
+    if found is None:
+        return Start(None, None, None)
+    if found.fell_back:
+        say(f"warning: the newest save in {model_dir} is incomplete or damaged; "
+            f"continuing from the previous one (iteration {found.iteration})")
+    if not opts.resume:
+        say(f"starting over: the model in {model_dir} (iteration {found.iteration}) "
+            "will be replaced at the first save")
+        return Start(None, found, None)
+    return Start(found, found, found.config)
+
+
+def model_choice(opts: TrainOptions, config: dict | None) -> tuple[str, dict]:
+    """The architecture and options to build: the folder's when resuming, refusing contradictions."""
+    given = dict(opts.options)
+    if opts.learn_mask:
+        given["learn_mask"] = True
+    if config is None:
+        return opts.arch or DEFAULT_ARCH, given
+    arch = config.get("arch")
+    where = opts.model_dir / ck.CONFIG
+    if opts.arch is not None and opts.arch != arch:
+        raise ModelError(f"the model folder holds a {arch!r} model but --arch {opts.arch!r} was given; "
+                         f"drop --arch to continue it, or choose another model folder", where)
+    saved = dict(config.get("options", {}))
+    for key, value in given.items():
+        if key in saved and saved[key] != value:
+            raise ModelError(f"the saved {arch} model has {key}={saved[key]!r} but {key}={value!r} was given; "
+                             "a model's shape cannot change when resuming", where)
+        if key not in saved:
+            raise ModelError(f"the saved {arch} model has no option {key!r}", where)
+    return arch, saved
+
+
+def choose_seed(opts: TrainOptions, resume: ck.Checkpoint | None) -> int:
+    if resume is not None and "seed" in resume.state:
+        return int(resume.state["seed"])
+    if opts.seed is not None:
+        return int(opts.seed)
+    return int.from_bytes(os.urandom(4), "little")
+
+
+def load_faces(opts: TrainOptions, size: int, seed: int, say=print):
+    """Both face sets, cached at ``size``, each big enough for a batch, with one shared coverage."""
+    from ..data import FaceSet
+
+    sets = []
+    for folder in (opts.faces_a, opts.faces_b):
+        fs = FaceSet(folder, size, holdout=opts.holdout, seed=seed)
+        fs.check_enough(opts.batch_size)
+        sets.append(fs)
+    coverage = {}
+    png_size = {}
+    for side, fs in zip("AB", sets):
+        values = sorted({round(float(m.coverage), 4) for m in fs.metas})
+        if values[-1] - values[0] > COVERAGE_TOLERANCE:
+            raise InputError(f"faces of {side} mix crop coverages {values}; re-extract them with one --coverage",
+                             fs.folder)
+        coverage[side] = values[0]
+        png_size[side] = max(int(m.size) for m in fs.metas)
+    if abs(coverage["A"] - coverage["B"]) > COVERAGE_TOLERANCE:
+        raise InputError(f"faces A ({opts.faces_a}) were extracted at coverage {coverage['A']} and faces B at "
+                         f"{coverage['B']}; a swap needs both at the same coverage (re-extract one side)",
+                         opts.faces_b)
+    for side, fs in zip("AB", sets):
+        if png_size[side] < size:
+            say(f"warning: faces {side} are {png_size[side]} px, smaller than the model's {size} px; "
+                "they are upscaled (extract with a larger --size for sharper results)")
+    info = {"coverage": coverage["A"], "size": min(png_size.values()), "landmarks": int(sets[0].landmarks.shape[1])}
+    return sets[0], sets[1], info
+
+
+def check_faces_match(config: dict, info: dict, model_dir: Path, say=print) -> None:
+    """A resumed model was trained at one coverage: faces of another framing would confuse it."""
+    saved = config.get("faces", {}).get("coverage")
+    if saved is not None and abs(float(saved) - info["coverage"]) > COVERAGE_TOLERANCE:
+        raise InputError(f"the model was trained on faces at coverage {saved}, these faces are at "
+                         f"{info['coverage']}; extract them with --coverage {saved}", model_dir / ck.CONFIG)
+
+
+def make_config(model, opts: TrainOptions, faces: dict, old: dict | None) -> dict:
+    """config.json: what shapes the model (fixed for its life) plus the latest training settings."""
+    training = {k: v for k, v in opts.to_json().items()
+                if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "clip", "clip_value", "mask_loss",
+                         "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_to_landmarks", "flip",
+                         "augment_color", "holdout", "gan", "gan_weight")}
+    return {
+        "format": ck.FORMAT,
+        "format_version": ck.FORMAT_VERSION,
+        "twoface_version": __version__,
+        "arch": model.arch,
+        "options": dict(model.options),
+        "input_size": int(model.input_size),
+        "output_size": int(model.output_size),
+        "learn_mask": bool(model.learn_mask),
+        "faces": faces,
+        "training": training,
+        "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+    }
+
+
+def stderr_say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,176 @@
+"""One optimisation step, and the optimizer-side state a checkpoint must carry.
+
+Why the encoder sees both sides in one pass: the shared encoder is most of the compute, and
+one batch of 2N faces uses the cores better than two of N. It also makes every parameter take
+part in every forward, which DistributedDataParallel requires.
+"""
+from __future__ import annotations
+
+import shutil
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from . import distributed
+from .losses import build_loss, mask_loss
+from .optim import GradientClipper, Warmup, build_optimizer, load_optimizer_state, optimizer_state_to_tensors
+
+
+class Pair(nn.Module):
+    """(warped A, warped B) → (A through decoder A, B through decoder B)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        z = m.encode(torch.cat([xa, xb]))
+        n = xa.shape[0]
+        return m.decode(z[:n], "a"), m.decode(z[n:], "b")
+
+
+def try_compile(module: nn.Module, say) -> nn.Module | None:
+    """torch.compile, or None with a warning when this platform cannot (no C compiler, say)."""
+    if not hasattr(torch, "compile"):
+        say("warning: this torch has no torch.compile; running eagerly")
+        return None
+    if shutil.which("cc") is None and shutil.which("gcc") is None and shutil.which("clang") is None:
+        say("warning: --compile needs a C/C++ compiler on the PATH (none found); running eagerly")
+        return None
+    try:
+        return torch.compile(module)
+    except Exception as err:  # compile is lazy, so this rarely fires; the first step may
+        say(f"warning: torch.compile failed ({type(err).__name__}: {err}); running eagerly")
+        return None
+
+
+class Stepper:
+    """Optimizer, loss, clipping, AMP scaler (and the GAN, when on) around the model."""
+
+    def __init__(self, model: nn.Module, opts, runtime, group, say):
+        self.model, self.opts, self.runtime, self.group, self.say = model, opts, runtime, group, say
+        self.net = distributed.wrap(Pair(model), group, runtime)
+        self.compiled = try_compile(self.net, say) if opts.compile else None
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(opts.optimizer, self.params, lr=opts.lr)
+        self.warmup = Warmup(self.optimizer, opts.warmup)
+        self.clipper = GradientClipper(opts.clip, opts.clip_value)
+        self.scaler = runtime.grad_scaler()
+        self.loss_fn = build_loss(opts.loss, mask_penalty=opts.mask_penalty)
+        self.use_weights = opts.eye_multiplier != 1 or opts.mouth_multiplier != 1
+        self.gan = None
+        if opts.gan:
+            from .gan import Adversary
+
+            self.gan = Adversary(model, opts, runtime, group)
+        self.lr = self.optimizer.param_groups[0]["lr"]
+
+    # --- losses -----------------------------------------------------------------------------------------
+    def image_loss(self, pred: torch.Tensor, batch) -> tuple[torch.Tensor, dict]:
+        """Reconstruction loss of one side; a learned mask channel is trained against the landmark mask."""
+        weights = batch.weights if self.use_weights else None
+        if pred.shape[1] == batch.target.shape[1] + 1 and not self.opts.mask_loss:
+            total, parts = self.loss_fn(pred[:, :-1], batch.target, None, weights)
+            m = mask_loss(pred[:, -1:], batch.target_mask, self.loss_fn.mask_kind)
+            return total + self.loss_fn.mask_weight * m, {**parts, "mask": m.detach()}
+        return self.loss_fn(pred, batch.target, batch.target_mask if self.opts.mask_loss else None, weights)
+
+    # --- the step ---------------------------------------------------------------------------------------
+    def _forward_backward(self, net, xa, xb, ba, bb) -> dict[str, torch.Tensor]:
+        with self.runtime.autocast():
+            pa, pb = net(xa, xb)
+        la, parts_a = self.image_loss(pa, ba)
+        lb, parts_b = self.image_loss(pb, bb)
+        total = la + lb
+        logged = {"a": la.detach(), "b": lb.detach(), **{f"a/{k}": v for k, v in parts_a.items()},
+                  **{f"b/{k}": v for k, v in parts_b.items()}}
+        if self.gan is not None:
+            g_loss = self.gan.generator_loss(pa, pb)
+            total = total + self.opts.gan_weight * g_loss
+            logged["gan/g"] = g_loss.detach()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if self.gan is not None:
+            self.gan.fakes = (pa.detach(), pb.detach())
+        return logged
+
+    def step(self, iteration: int, batches) -> dict[str, float]:
+        """Train on one (A, B) pair of batches; returns the losses as floats."""
+        ba, bb = (b.to(self.runtime.device) for b in batches)
+        xa, xb = self.runtime.tensor(ba.warped), self.runtime.tensor(bb.warped)
+        self.lr = self.warmup.apply(iteration)
+        if self.compiled is not None:
+            try:
+                logged = self._forward_backward(self.compiled, xa, xb, ba, bb)
+            except Exception as err:  # compilation happens here, at the first call
+                self.say(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                         "running eagerly")
+                self.compiled = None
+        if self.compiled is None:
+            logged = self._forward_backward(self.net, xa, xb, ba, bb)
+        self.scaler.unscale_(self.optimizer)
+        if self.opts.clip != "none":
+            logged["grad_norm"] = torch.tensor(self.clipper(self.params))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.gan is not None:
+            logged.update(self.gan.step(ba, bb))
+        return {k: float(v) for k, v in logged.items()}
+
+    # --- checkpoint state ---------------------------------------------------------------------------------
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict, dict[str, torch.Tensor]]:
+        """(optimizer tensors, their JSON metadata, extra weights such as the discriminators)."""
+        tensors, meta = optimizer_state_to_tensors(self.optimizer)
+        tensors = {f"model.{k}": v for k, v in tensors.items()}
+        meta = {"model": meta}
+        extra: dict[str, torch.Tensor] = {}
+        if self.gan is not None:
+            d_tensors, d_meta = optimizer_state_to_tensors(self.gan.optimizer)
+            tensors.update({f"discriminator.{k}": v for k, v in d_tensors.items()})
+            meta["discriminator"] = d_meta
+            extra = self.gan.weights()
+        return tensors, meta, extra
+
+    def state_json(self) -> dict:
+        out = {"clipper": self.clipper.state_dict(), "optimizer": self.opts.optimizer}
+        if self.scaler.is_enabled():
+            out["scaler"] = {k: float(v) if isinstance(v, float) else v for k, v in self.scaler.state_dict().items()}
+        return out
+
+    def load_state(self, tensors: dict, meta: dict, state: dict, path, weights: dict | None = None) -> None:
+        """Restore optimizer(s), clipping history and AMP scale; a changed optimizer or clip mode starts afresh."""
+        saved = meta.get("model", {})
+        if saved.get("class") != type(self.optimizer).__name__:
+            self.say(f"note: the optimizer changed ({saved.get('class')} -> {type(self.optimizer).__name__}); "
+                     "its state starts afresh")
+        else:
+            part = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+            try:
+                load_optimizer_state(self.optimizer, part, saved)
+            except ModelError as err:
+                raise ModelError(err.message, path) from err
+            _match_layouts(self.optimizer)
+            if self.opts.lr is not None:  # an explicit --lr wins over the saved rate
+                for group in self.optimizer.param_groups:
+                    group["base_lr"] = group["lr"] = float(self.opts.lr)
+        self.warmup = Warmup(self.optimizer, self.opts.warmup)
+        clip = state.get("clipper")
+        if clip and clip.get("mode") == self.clipper.mode:
+            self.clipper.load_state_dict(clip)
+        if "scaler" in state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
+        if self.gan is not None:
+            self.gan.load_state(tensors, meta, weights or {}, path)
+
+
+def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded state tensors their parameter's memory layout (channels_last), as fresh ones have."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous():
+                for k, v in state.items():
+                    if isinstance(v, torch.Tensor) and v.shape == p.shape:
+                        state[k] = v.contiguous(memory_format=torch.channels_last)

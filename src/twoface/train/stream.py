@@ -1,0 +1,45 @@
+"""Both sides' batch streams as one: what the loop calls ``next()`` on, and what a save records.
+
+Each side is a ``data.BatchStream`` with its own prefetch thread and its own seed (derived from
+the run's seed and this rank), so the two sides never draw the same random numbers.
+"""
+from __future__ import annotations
+
+from ..data import Augmenter, Batch
+from ..data.loader import BatchStream
+
+
+def make_augmenter(model, opts, random: bool = True) -> Augmenter:
+    """The augmentation the options ask for, at the model's input and output sizes."""
+    return Augmenter(model.input_size, model.output_size, warp=opts.warp and random,
+                     warp_to_landmarks=opts.warp_to_landmarks and random, flip=opts.flip and random,
+                     color=opts.augment_color and random, eye_multiplier=opts.eye_multiplier,
+                     mouth_multiplier=opts.mouth_multiplier)
+
+
+class PairStream:
+    """(batch of A, batch of B) forever; ``state_dict()`` is where the next pair comes from."""
+
+    def __init__(self, set_a, set_b, model, opts, seed: int, device="cpu", prefetch: int = 2):
+        self.a = BatchStream(set_a.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed,
+                             device=device, prefetch=prefetch)
+        self.b = BatchStream(set_b.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed + 1,
+                             device=device, prefetch=prefetch)
+
+    def next(self) -> tuple[Batch, Batch]:
+        return next(self.a), next(self.b)
+
+    def state_dict(self) -> dict:
+        return {"a": self.a.state_dict(), "b": self.b.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.a.load_state_dict(state["a"])
+        self.b.load_state_dict(state["b"])
+
+    def close(self) -> None:
+        self.a.close()
+        self.b.close()
+
+
+def make_stream(set_a, set_b, model, opts, seed: int, device="cpu") -> PairStream:
+    return PairStream(set_a, set_b, model, opts, seed % (2 ** 40), device=device)

@@ -1,0 +1,246 @@
+"""The training loop: ``train(faces_a, faces_b, model_dir, ...)`` and the Trainer behind it.
+
+One step: a batch of warped A faces and one of warped B faces go through the shared encoder
+(in one pass) and each side's decoder; the loss compares each output with the unwarped face;
+one backward, one optimizer step. Around the step: saves every --save-every (crash-safe, see
+checkpoint.py), previews, validation loss and the SFace identity signal every --eval-every,
+a console line every --log-every, TensorBoard throughout.
+
+Exact resume: a save records the weights, optimizer tensors, the gradient-clipping history,
+every RNG state of every rank and each rank's data-stream position; resuming restores all of
+them, so N straight iterations and N/2 + resume + N/2 end with the same weights.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import TwofaceError
+from . import checkpoint as ck
+from . import distributed, rng
+from .evaluation import Evaluator
+from .logs import TrainLog
+from .options import TrainOptions
+from .session import (check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir,
+                      stderr_say)
+from .signals import StopRequest, TrainingInterrupted
+from .step import Stepper
+
+CURVE_POINTS = 2000  # loss-curve points kept in state.json
+
+
+class Trainer:
+    """Everything one training run holds; build it, then call :meth:`run`."""
+
+    def __init__(self, opts: TrainOptions, say=stderr_say):
+        from ..device import choose
+        from ..models import build
+
+        self.opts = opts
+        self.group, self.runtime = distributed.setup(opts.distributed, choose(opts.device, opts.precision))
+        self.say = say if self.group.is_main else (lambda text: None)
+        self.threads = distributed.set_threads(self.group)
+        start = open_model_dir(opts, self.say)
+        self.previous = start.previous
+        self.resume = start.resume
+        arch, options = model_choice(opts, start.config)
+        self.seed = choose_seed(opts, start.resume)
+        rng.seed_everything(self.seed)  # the same initial weights on every rank
+        model = build(arch, **options)
+        size = max(model.input_size, model.output_size)
+        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed, self.say)
+        if start.config is not None:
+            check_faces_match(start.config, faces, opts.model_dir, self.say)
+        self.config = make_config(model, opts, faces, start.config)
+        self.model = self.runtime.prepare(model)
+        self.iteration = 0
+        weights: dict = {}
+        if self.resume is not None:
+            weights, _ = self.resume.tensors(ck.WEIGHTS)
+            self.model.load_state_dict(ck.check_weights(self.model, weights, self.resume.locations[ck.WEIGHTS]))
+        self.stepper = Stepper(self.model, opts, self.runtime, self.group, self.say)
+        self.stream = self._make_stream()
+        history = self.resume.state.get("loss_history", {}) if self.resume is not None else {}
+        self.curve: list[list[float]] = list(history.get("curve", []))
+        self.eval_history: list[dict] = list(history.get("valid", []))
+        if self.resume is not None:
+            self._restore(self.resume, weights)
+        self.last_saved = self.iteration if self.resume is not None else None
+
+    # --- set-up helpers -------------------------------------------------------------------------
+    def _make_stream(self):
+        from .stream import make_stream
+
+        rank_seed = self.seed + 1_000_003 * self.group.rank
+        return make_stream(self.set_a, self.set_b, self.model, self.opts, rank_seed, device=self.runtime.device)
+
+    def _restore(self, resume: ck.Checkpoint, weights: dict) -> None:
+        state = resume.state
+        self.iteration = resume.iteration
+        tensors, meta = resume.tensors(ck.OPTIMIZER)
+        self.stepper.load_state(tensors, meta, state, resume.locations[ck.OPTIMIZER], weights)
+        ranks_match = int(state.get("world_size", 1)) == self.group.world_size
+        sets = state.get("face_sets", {})
+        same_faces = sets.get("a", {}).get("fingerprint") == self.set_a.fingerprint and \
+            sets.get("b", {}).get("fingerprint") == self.set_b.fingerprint
+        if not same_faces:
+            self.say("note: the face folders changed since the last save; the batch order starts afresh")
+        if not ranks_match:
+            self.say(f"note: saved with {state.get('world_size', 1)} process(es), now {self.group.world_size}; "
+                     "random streams start afresh")
+        rng_states, data_states = state.get("rng", []), state.get("data", [])
+        if ranks_match and self.group.rank < len(rng_states):
+            rng.restore(rng_states[self.group.rank])
+        else:
+            rng.seed_everything(self.seed + self.iteration + self.group.rank)
+        if ranks_match and same_faces and self.group.rank < len(data_states):
+            self.stream.load_state_dict(data_states[self.group.rank])
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def run(self) -> dict:
+        opts, g = self.opts, self.group
+        start_it = self.iteration
+        if opts.iterations is not None and start_it >= opts.iterations:
+            self.say(f"{opts.model_dir} is already at iteration {start_it} (asked for {opts.iterations}); "
+                     "nothing to do (raise --iterations to train on)")
+            self.stream.close()
+            distributed.teardown(g)
+            return self._summary(start_it, None, None)
+        deadline = time.monotonic() + opts.minutes * 60 if opts.minutes else None
+        log = TrainLog(opts.model_dir if g.is_main else None, start_it, opts.iterations, deadline,
+                       faces_per_step=2 * opts.batch_size * g.world_size, tensorboard=opts.tensorboard)
+        if not g.is_main:
+            log.print = lambda text: None
+        evaluator = Evaluator(self, log) if g.is_main else None
+        self._announce(log)
+        stop = None
+        try:
+            with StopRequest() as stop:
+                if evaluator is not None and start_it == 0:
+                    evaluator.evaluate(0)
+                while True:
+                    done = stop.requested or (opts.iterations is not None and self.iteration >= opts.iterations) \
+                        or (deadline is not None and time.monotonic() >= deadline)
+                    if distributed.any_flag(done, g):
+                        break
+                    t0 = time.perf_counter()
+                    losses = self.stepper.step(self.iteration, self.stream.next())
+                    self.iteration += 1
+                    log.speed.add(time.perf_counter() - t0)
+                    log.add_losses(losses)
+                    self._after_step(log, evaluator)
+                signum = stop.signum if stop.requested else None
+                if signum is None and evaluator is not None and evaluator.last_eval != self.iteration:
+                    evaluator.evaluate(self.iteration)
+                if evaluator is not None and evaluator.last_preview != self.iteration:
+                    evaluator.preview(self.iteration)
+                if self.last_saved != self.iteration:
+                    self.save(log)
+        finally:
+            log.close()
+            self.stream.close()
+            distributed.teardown(g)
+        summary = self._summary(start_it, log, evaluator)
+        if signum is not None:
+            raise TrainingInterrupted(signum, summary)
+        return summary
+
+    def _after_step(self, log: TrainLog, evaluator) -> None:
+        opts, it = self.opts, self.iteration
+        if it % opts.log_every == 0:
+            means = distributed.mean_scalars(log.means(), self.group)
+            log.console(it, means, log.speed.window() * 1.0, lr=self.stepper.lr)
+            self.curve.append([it, round(means.get("a", float("nan")), 6), round(means.get("b", float("nan")), 6)])
+            del self.curve[:-CURVE_POINTS]
+        if evaluator is not None:
+            if it % opts.eval_every == 0:
+                evaluator.evaluate(it)
+            if it % opts.preview_every == 0:
+                evaluator.preview(it)
+        if it % opts.save_every == 0:
+            self.save(log)
+        if opts.snapshot_every and it % opts.snapshot_every == 0 and self.group.is_main and self.previous:
+            ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
+
+    def _announce(self, log: TrainLog) -> None:
+        m, o = self.model, self.opts
+        params = sum(p.numel() for p in m.parameters())
+        verb = f"resuming at iteration {self.iteration}" if self.resume is not None else "new model"
+        log.print(f"{verb}: {m.arch} {m.input_size}->{m.output_size} px, {params / 1e6:.1f} M parameters; "
+                  f"{self.runtime.describe()}, {self.threads} thread(s)"
+                  + (f", {self.group.world_size} processes" if self.group.enabled else ""))
+        log.print(f"faces A: {self.set_a.describe()}; faces B: {self.set_b.describe()}; batch {o.batch_size}, "
+                  f"seed {self.seed}")
+
+    # --- saving -------------------------------------------------------------------------------
+    def save(self, log: TrainLog | None = None) -> None:
+        """All ranks gather their RNG and data states; rank 0 writes the checkpoint."""
+        g = self.group
+        rng_states = distributed.gather(rng.capture(), g)
+        data_states = distributed.gather(self.stream.state_dict(), g)
+        if g.is_main:
+            tensors, meta, extra_weights = self.stepper.state_tensors()
+            weights = {**self.model.state_dict(), **extra_weights}
+            state = {
+                "iteration": self.iteration, "seed": self.seed, "world_size": g.world_size,
+                "rng": rng_states, "data": data_states, **self.stepper.state_json(),
+                "loss_history": {"recent": log.history if log else {}, "curve": self.curve,
+                                 "valid": self.eval_history[-CURVE_POINTS:]},
+                "face_sets": {side: {"folder": str(fs.folder), "fingerprint": fs.fingerprint, "faces": len(fs)}
+                              for side, fs in (("a", self.set_a), ("b", self.set_b))},
+            }
+            self.previous = ck.save_checkpoint(self.opts.model_dir, self.config, weights, tensors, meta, state,
+                                               self.previous)
+        self.last_saved = self.iteration
+        distributed.barrier(g)
+
+    def _summary(self, start_it: int, log: TrainLog | None, evaluator) -> dict:
+        out = {"iteration": self.iteration, "start_iteration": start_it, "iterations_run": self.iteration - start_it,
+               "model_dir": str(self.opts.model_dir), "rank": self.group.rank, "arch": self.model.arch}
+        if log is not None:
+            out["losses"] = dict(log.history)
+            out["faces_per_s"] = log.speed.overall()
+            out["train_seconds"] = log.speed.total_busy
+        if evaluator is not None:
+            out.update(evaluator.summary())
+        return out
+
+
+def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, **options) -> dict:
+    """Train (or resume) a swap model; the Python twin of ``twoface train``.
+
+    ``options`` are the fields of :class:`~twoface.train.options.TrainOptions` (the CLI's flags
+    with underscores): ``arch`` (default ``original``, or the folder's when resuming),
+    ``batch_size=16``, ``iterations``, ``minutes``, ``loss="ssim:1,mse:1"``, ``optimizer="adam"``,
+    ``lr``, ... Returns a summary: ``iteration``, ``losses`` (the last logged means per side),
+    ``valid`` (validation losses), ``identity`` (SFace similarity of held-out swaps),
+    ``faces_per_s``. Ctrl-C/SIGTERM save first, then raise :class:`TrainingInterrupted`
+    (a KeyboardInterrupt) carrying the same summary.
+    """
+    opts = TrainOptions(faces_a=faces_a, faces_b=faces_b, model_dir=model_dir, **options)
+    main = not opts.distributed or os.environ.get("RANK", "0") == "0"
+    if not main:
+        return Trainer(opts).run()
+    ck.check_not_foreign(opts.model_dir)
+    existed = opts.model_dir.exists()
+    try:
+        with ck.locked(opts.model_dir):
+            return Trainer(opts).run()
+    except TwofaceError:
+        _remove_if_untouched(opts.model_dir, existed)
+        raise
+
+
+def _remove_if_untouched(model_dir: Path, existed: bool) -> None:
+    """A run refused at set-up leaves no empty model folder behind (only its lock file is in it)."""
+    if existed:
+        return
+    try:
+        if {p.name for p in model_dir.iterdir()} <= {".lock"}:
+            (model_dir / ".lock").unlink(missing_ok=True)
+            model_dir.rmdir()
+    except OSError:
+        pass
