@@ -143,14 +143,17 @@ class YuNetDetector:
                        training clips and no false face on the no-face clips.
       min_size         drop faces whose box side is under this many frame pixels.
       max_faces        keep at most this many faces (best scores), None = all.
-      rotations        angles (degrees, counter-clockwise, any value) to retry, in
-                       order, when the upright pass finds nothing; stops at the first
-                       angle that finds a face.
-      retry_below      also retry the rotations when the upright pass finds only faces
-                       scoring under this: YuNet sometimes finds a sideways face upright
-                       with a weak score (0.6-0.8) and wrong eye points, where the right
-                       rotation scores above 0.9. The pass whose best face scores highest
-                       wins; retries stop once a pass reaches this score. 0 disables it.
+      rotations        angles (degrees, counter-clockwise, any value) to retry when the
+                       upright pass finds no face, or none scoring ``sure_score``.
+      sure_score       a pass whose best face scores at least this ends the search;
+                       otherwise every rotation is tried and the pass with the best
+                       face wins. Why: YuNet also finds faces turned 90° or 180° from
+                       upright, with scores up to 0.90 and eye/mouth points in the
+                       wrong places, while the right orientation scores 0.91-0.95 on
+                       the dev data, so the best score picks the orientation and only
+                       a high one may cut the search short. The angle that won last is
+                       tried first on the next frame (video rarely changes orientation).
+                       0 restores "stop at the first angle that finds a face".
       detect_size      run on a copy whose longest side is at most this (None = full size).
       nms_threshold    YuNet's non-maximum suppression IoU.
     """
@@ -159,13 +162,14 @@ class YuNetDetector:
 
     def __init__(self, score_threshold: float = 0.6, min_size: float = 0, max_faces: int | None = None,
                  rotations: list[float] | tuple[float, ...] = (), detect_size: int | None = 640,
-                 nms_threshold: float = 0.3, retry_below: float = 0.85):
+                 nms_threshold: float = 0.3, sure_score: float = 0.93):
         self.score_threshold = float(score_threshold)
         self.min_size = float(min_size or 0)
         self.max_faces = max_faces
         self.rotations = [float(a) for a in rotations if float(a) % 360 != 0]
         self.detect_size = detect_size
-        self.retry_below = float(retry_below)
+        self.sure_score = float(sure_score)
+        self._last_angle: float | None = None
         path = str(assets.model_path("yunet"))
         with _cv_log_level(cv2.utils.logging.LOG_LEVEL_ERROR):  # OpenCV 5 warns about targets on create
             self._net = cv2.FaceDetectorYN.create(path, "", (320, 320), self.score_threshold,
@@ -204,15 +208,21 @@ class YuNetDetector:
         small, scale = self._downscale(np.ascontiguousarray(bgr))
         found = self._pass(small, scale, 0.0)
         best = max((d.score for d in found), default=0.0)
-        for angle in self.rotations:
-            if found and best >= self.retry_below:
+        won: float | None = None
+        angles = self.rotations
+        if self._last_angle in angles:
+            angles = [self._last_angle] + [a for a in angles if a != self._last_angle]
+        for angle in angles:
+            if found and best >= self.sure_score:
                 break
             retry = self._pass(small, scale, angle)
             score = max((d.score for d in retry), default=0.0)
             if score > best:
-                found, best = retry, score
-            if found and not self.retry_below:
+                found, best, won = retry, score, angle
+            if found and not self.sure_score:
                 break
+        if found:
+            self._last_angle = won
         found.sort(key=lambda d: -d.score)
         return found[: self.max_faces] if self.max_faces else found
 

@@ -42,6 +42,7 @@ BLENDSHAPE_NAMES = (
     "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
 )
 assert len(BLENDSHAPE_NAMES) == 52
+_BLENDSHAPE_INDEX = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
 
 _OPEN_LOCK = threading.Lock()
 
@@ -180,8 +181,9 @@ class Landmarker:
         blend = np.zeros(52, np.float32)
         if res.face_blendshapes:
             for cat in res.face_blendshapes[0]:
-                if 0 <= cat.index < 52:
-                    blend[cat.index] = cat.score
+                i = _BLENDSHAPE_INDEX.get(cat.category_name, cat.index)
+                if 0 <= i < 52:
+                    blend[i] = cat.score
         if res.facial_transformation_matrixes:
             t_crop = np.asarray(res.facial_transformation_matrixes[0], np.float64).reshape(4, 4)
         else:  # pragma: no cover - requested in the options
