@@ -6,6 +6,12 @@ source's audio copied bit-exact and a ``synthetic:twoface/<version>`` label);
 """
 from __future__ import annotations
 
+from .label import SYNTHETIC_TAG, label_png, read_label
 from .reader import Frame, MediaInfo, MediaSource, open_media
+from .segmented import SegmentedVideoWriter
+from .watermark import WatermarkResult, detect, detect_video, embed
+from .writer import WRITERS, Writer, open_writer
 
-__all__ = ["Frame", "MediaInfo", "MediaSource", "open_media"]
+__all__ = ["Frame", "MediaInfo", "MediaSource", "open_media", "Writer", "WRITERS", "open_writer",
+           "SegmentedVideoWriter", "SYNTHETIC_TAG", "label_png", "read_label", "WatermarkResult", "embed",
+           "detect", "detect_video"]
