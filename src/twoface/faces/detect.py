@@ -6,9 +6,9 @@ Why this shape:
 - Detection runs on a downscaled copy (longest side ``detect_size``): the cost
   grows with pixels, and faces worth swapping are big enough to survive it.
 - An upright-only detector misses faces turned 90° in the image plane (phone video
-  stored sideways), so frames where the upright pass finds nothing are retried
-  on rotated copies; results are mapped back to the original frame, so callers
-  never see rotated coordinates.
+  stored sideways), so frames where the upright pass finds no sure face are
+  retried on rotated copies (see ``sure_score``); results are mapped back to the
+  original frame, so callers never see rotated coordinates.
 - cv2 detectors keep per-call state and are not thread-safe: make one detector
   per thread (``get_detector`` returns a new instance each call).
 
