@@ -131,6 +131,13 @@ class _AudioTone:
         self.count += len(packets)
 
 
+def image_hash(img: np.ndarray) -> str:
+    """A short content hash of an image, to compare decodes without keeping pixels."""
+    import hashlib
+
+    return hashlib.sha1(np.ascontiguousarray(img).tobytes()).hexdigest()
+
+
 def truncated_copy(src: str | Path, dst: str | Path, fraction: float = 0.5) -> Path:
     """The first ``fraction`` of the bytes of ``src`` (a download cut short)."""
     data = Path(src).read_bytes()

@@ -80,7 +80,7 @@ def open_media(path: str | Path) -> MediaSource:
     try:
         st = path.stat()
     except OSError as err:
-        raise from_os_error(err, path) from err
+        raise _input_error(err, path) from err
     if path.is_dir():
         return ImageFolderSource(path)
     if st.st_size == 0:
@@ -91,12 +91,18 @@ def open_media(path: str | Path) -> MediaSource:
         with open(path, "rb"):
             pass
     except OSError as err:
-        raise from_os_error(err, path) from err
+        raise _input_error(err, path) from err
     if path.suffix.lower() in IMAGE_EXTS:
         return ImageSource(path)
     from .video import VideoSource
 
     return VideoSource(path)
+
+
+def _input_error(err: OSError, path: Path) -> InputError:
+    """An OSError while reading an input is an input problem, even 'permission denied'."""
+    mapped = from_os_error(err, path)
+    return mapped if isinstance(mapped, InputError) else InputError(mapped.message, path)
 
 
 def read_image(path: Path) -> np.ndarray | None:
@@ -166,7 +172,7 @@ class ImageFolderSource:
             entries = sorted(p for p in path.iterdir()
                              if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_file())
         except OSError as err:
-            raise from_os_error(err, path) from err
+            raise _input_error(err, path) from err
         if not entries:
             exts = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTS))
             raise InputError(f"folder has no images ({exts})", path)
