@@ -34,7 +34,8 @@ def test_rotation_matrix_maps_pixels_into_the_expanded_canvas(angle):
 
 def test_every_training_clip_finds_its_one_face(data_dir, read_frames, detector):
     clips = ["train/person_a_pexels_woman/WolfgangLanger_Pexels.mp4",
-             *sorted(str(p.relative_to(data_dir)) for p in (data_dir / "train/person_b_cremad_actor1001").glob("*.flv"))]
+             *sorted(str(p.relative_to(data_dir))
+                     for p in (data_dir / "train/person_b_cremad_actor1001").glob("*.flv"))]
     for clip in clips:
         frames = read_frames(data_dir / clip, every=12)
         counts = [len(detector.detect(f)) for f in frames]

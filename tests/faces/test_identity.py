@@ -41,7 +41,8 @@ def test_grid_speakers_are_separated(grid_embeddings):
     same = (speakers[:, None] == speakers[None, :])[iu]
     s = sim[iu]
     frac = (s[same][:, None] > s[~same][None, :]).mean()
-    assert frac >= 0.99, f"only {frac:.4f} of pairs ordered; same min {s[same].min():.2f}, diff max {s[~same].max():.2f}"
+    assert frac >= 0.99, (f"only {frac:.4f} of pairs ordered; "
+                          f"same min {s[same].min():.2f}, different max {s[~same].max():.2f}")
 
 
 def test_g7_two_clips_match(grid_embeddings):
@@ -59,6 +60,17 @@ def test_batched_single_and_five_point_embeddings_agree(grid_face, embedder):
     assert np.abs(embedder.embed_aligned(crops) - one).max() < 1e-4
     assert cosine(embedder.embed(frame, det.points5), one) > 0.85  # detector points: a quick reference
     assert cosine(one, one) == pytest.approx(1.0)
+
+
+def test_identity_from_an_aligned_face_matches_the_frame_crop(grid_face, embedder):
+    frame, _, lm = grid_face
+    for size, coverage in [(256, 0.75), (192, 1.0)]:
+        face = align.warp(frame, align.align_matrix(lm.points, size, coverage), size)
+        crop = align.identity_from_aligned(face, coverage)
+        direct = align.identity_crop(frame, lm.points)
+        assert crop.shape == (112, 112, 3)
+        assert np.abs(crop.astype(float) - direct).mean() < 3
+        assert cosine(embedder.embed_aligned(crop[None])[0], embedder.embed_aligned(direct[None])[0]) > 0.98
 
 
 def test_new_and_classic_opencv_engines_agree(grid_face):

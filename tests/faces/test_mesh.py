@@ -5,7 +5,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from twoface.faces import align, mesh
 
@@ -28,7 +27,8 @@ def test_index_sets_match_mediapipe_topology():
     assert _edges(mesh.FACE_OVAL) == _loop(conn.FACE_LANDMARKS_FACE_OVAL)
     assert _edges(mesh.RIGHT_EYE) == _loop(conn.FACE_LANDMARKS_RIGHT_EYE)
     assert _edges(mesh.LEFT_EYE) == _loop(conn.FACE_LANDMARKS_LEFT_EYE)
-    assert set(mesh.LIPS_OUTER) | set(mesh.LIPS_INNER) == {i for c in conn.FACE_LANDMARKS_LIPS for i in (c.start, c.end)}
+    lips = {i for c in conn.FACE_LANDMARKS_LIPS for i in (c.start, c.end)}
+    assert set(mesh.LIPS_OUTER) | set(mesh.LIPS_INNER) == lips
     assert _edges(mesh.LIPS_OUTER) | _edges(mesh.LIPS_INNER) == _loop(conn.FACE_LANDMARKS_LIPS)
     for ours, theirs in [(mesh.RIGHT_BROW, conn.FACE_LANDMARKS_RIGHT_EYEBROW),
                          (mesh.LEFT_BROW, conn.FACE_LANDMARKS_LEFT_EYEBROW)]:

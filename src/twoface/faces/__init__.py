@@ -16,8 +16,8 @@ Per frame, ``twoface.extract`` composes them:
     blur = quality.blur_score(face)
 """
 from . import align, masks, mesh, quality
-from .align import (DEFAULT_COVERAGE, align_matrix, identity_crop, invert, roll_degrees, to_68,
-                    transform_points, warp)
+from .align import (DEFAULT_COVERAGE, align_matrix, identity_crop, identity_from_aligned, invert,
+                    roll_degrees, to_68, transform_points, warp)
 from .detect import DETECTORS, Detection, Detector, get_detector
 from .identity import Embedder, cosine, load_reference
 from .landmarks import BLENDSHAPE_NAMES, Landmarker, LandmarkResult
@@ -25,8 +25,9 @@ from .masks import MASKS, mask_polygons, render_mask
 from .quality import blur_score
 
 __all__ = [
-    "align", "masks", "mesh", "quality", "DEFAULT_COVERAGE", "align_matrix", "identity_crop", "invert",
-    "roll_degrees", "to_68", "transform_points", "warp", "DETECTORS", "Detection", "Detector",
-    "get_detector", "Embedder", "cosine", "load_reference", "BLENDSHAPE_NAMES", "Landmarker",
-    "LandmarkResult", "MASKS", "mask_polygons", "render_mask", "blur_score",
+    "align", "masks", "mesh", "quality", "DEFAULT_COVERAGE", "align_matrix", "identity_crop",
+    "identity_from_aligned", "invert", "roll_degrees", "to_68", "transform_points", "warp",
+    "DETECTORS", "Detection", "Detector", "get_detector", "Embedder", "cosine", "load_reference",
+    "BLENDSHAPE_NAMES", "Landmarker", "LandmarkResult", "MASKS", "mask_polygons", "render_mask",
+    "blur_score",
 ]

@@ -160,3 +160,16 @@ def to_68(points478: np.ndarray) -> np.ndarray:
 def identity_crop(bgr: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The 112×112 crop identity networks expect (ArcFace template: eyes level, fixed place)."""
     return warp(bgr, align_matrix(points, IDENTITY_SIZE, IDENTITY_COVERAGE), IDENTITY_SIZE)
+
+
+def identity_from_aligned(face: np.ndarray, coverage: float = DEFAULT_COVERAGE) -> np.ndarray:
+    """The 112×112 identity crop cut from an already aligned face (no second pass over the frame).
+
+    The ArcFace framing is the aligned crop's centre scaled by ``coverage / 0.5``, so
+    this is one small resize; use it when the aligned face is at least ~150 px.
+    """
+    size = face.shape[0]
+    k = IDENTITY_SIZE / size * (coverage / IDENTITY_COVERAGE)
+    c_in, c_out = (size - 1) / 2.0, (IDENTITY_SIZE - 1) / 2.0
+    m = np.array([[k, 0.0, c_out - k * c_in], [0.0, k, c_out - k * c_in]])
+    return warp(face, m, IDENTITY_SIZE)

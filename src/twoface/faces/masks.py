@@ -77,7 +77,8 @@ MASKS: dict[str, Callable[[np.ndarray], list[Polygon]]] = {
 }
 
 
-def mask_polygons(points_aligned: np.ndarray, names: list[str] | tuple[str, ...] | None = None) -> dict[str, list[Polygon]]:
+def mask_polygons(points_aligned: np.ndarray,
+                  names: list[str] | tuple[str, ...] | None = None) -> dict[str, list[Polygon]]:
     """Polygons of each named mask (default: all in ``MASKS``) from the mesh in aligned pixels."""
     names = list(MASKS) if names is None else list(names)
     unknown = [n for n in names if n not in MASKS]
