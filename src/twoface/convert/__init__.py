@@ -1,0 +1,120 @@
+"""The convert stage: swap the faces of a video, image or image folder with a trained model.
+
+``convert(input, model, output, store=None, progress=True, **options)`` is the
+Python twin of ``twoface convert``; ``options`` are the fields of
+:class:`ConvertOptions`. It returns a :class:`ConvertResult`.
+
+Order of checks: everything that can be wrong with the inputs (model, store,
+video, references, output) is checked before the first frame is written, so a
+mistake costs nothing and never touches an earlier output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, ModelError
+from .options import ConvertOptions, parse_frames
+
+__all__ = ["convert", "ConvertOptions", "ConvertResult"]
+
+
+@dataclass
+class ConvertResult:
+    output: Path
+    kind: str
+    frames: int  # frames written in this run
+    converted: int  # frames with a swapped face
+    faces: int
+    skipped: int  # frames left out (--skip-unchanged)
+    resumed_from: int
+    seconds: float
+    fps: float
+    faces_from: str  # "store" or "on the fly"
+
+
+def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
+            progress: bool = True, **options) -> ConvertResult:
+    """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc)."""
+    from ..device import choose
+    from ..media import open_media
+    from .faces import FaceSource, source_fingerprint
+    from .model import Swapper
+    from .output import Output, output_kind
+    from .pipeline import Pipeline
+
+    opts = ConvertOptions(**options)
+    selection = parse_frames(opts.frames)
+    input, model, output = Path(input), Path(model), Path(output)
+    if not input.exists():
+        raise InputError("no such file or folder", input)
+    if output.resolve() == input.resolve():
+        raise InputError("the output would replace the input; choose another output", output)
+    swapper = Swapper(model, choose(opts.device, opts.precision))
+    if opts.mask == "predicted" and not swapper.framing.learn_mask:
+        raise ModelError("--mask predicted needs a model trained with a learned mask (train --learn-mask); "
+                         "use --mask extended", model)
+    media = open_media(input)
+    info = media.info
+    faces = FaceSource(input, store, opts)
+    try:
+        faces.prepare()
+        kind = output_kind(output, opts.writer, info.is_video)
+        if kind == "video" and not info.is_video:
+            raise InputError("a video output needs a video input; write images (a folder) instead", input)
+        out = Output(output, kind, info, opts, input, model, source_fingerprint(input))
+        bar = _Bar(progress, info.frame_count, out.resume_from, input.name)
+
+        def on_frame(index: int, written: int) -> None:
+            out.mark(index)
+            bar.update(index, written)
+
+        pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
+                        is_video=info.is_video, progress=on_frame)
+        try:
+            stats = pipe.run(start=out.resume_from)
+        except BaseException:
+            bar.close()
+            out.abort()
+            raise
+        bar.close()
+        out.finish()
+    finally:
+        faces.close()
+    return ConvertResult(output=output, kind=kind, frames=stats.frames, converted=stats.converted,
+                         faces=stats.faces, skipped=stats.skipped, resumed_from=out.resume_from,
+                         seconds=stats.seconds, fps=stats.fps,
+                         faces_from="store" if faces.from_store else "on the fly")
+
+
+class _Bar:
+    """A rich progress bar on stderr with frames/s, or nothing."""
+
+    def __init__(self, enabled: bool, total: int, start: int, label: str):
+        self._p = None
+        if not enabled:
+            return
+        import time
+
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._p = Progress(TextColumn("[bold]convert[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[fps]:.1f} frames/s"), TimeRemainingColumn(),
+                           console=Console(stderr=True))
+        self._p.start()
+        self._task = self._p.add_task(label, total=max(total, start) or None, completed=start, fps=0.0)
+        self._t0 = time.monotonic()
+        self._start = start
+        self._time = time
+
+    def update(self, index: int, written: int) -> None:
+        if self._p is None:
+            return
+        dt = max(self._time.monotonic() - self._t0, 1e-6)
+        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()
+            self._p = None

@@ -1,0 +1,204 @@
+"""Where convert gets each frame's faces: the alignments store, or found on the fly.
+
+Why both: a store made by ``twoface extract`` (possibly curated by deleting
+faces) says exactly which faces to swap and costs nothing to read; without
+one, convert finds faces itself with the extract stage's per-frame analyzer,
+so a user can go from a model to a swapped video without writing face PNGs.
+A store that skipped frames (``--every``) or stopped early is completed on the
+fly for the frames it lacks. A store made from another file is refused.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import StoreError
+from ..store.alignments import AlignmentsStore, default_store_path
+from .options import ConvertOptions
+
+
+@dataclass
+class FoundFace:
+    """One face to swap, in frame pixels."""
+
+    face: int
+    landmarks: np.ndarray  # (478, 2) float32
+    identity: np.ndarray | None = None  # SFace unit vector, for --filter
+
+
+def source_fingerprint(path: Path) -> str:
+    """The fingerprint extract records for a source (file or image folder)."""
+    try:
+        from ..extract import _fingerprint  # the one definition, so stores always match
+    except ImportError:  # pragma: no cover - extract without the helper
+        from ..fsutil import fingerprint as _fingerprint
+    return _fingerprint(Path(path))
+
+
+def open_store(input: Path, store: str | Path | None) -> AlignmentsStore | None:
+    """The input's store, checked to belong to it; None when there is none (find faces on the fly)."""
+    explicit = store is not None
+    path = Path(store) if explicit else default_store_path(input)
+    if not path.exists():
+        if explicit:
+            raise StoreError("no such alignments store (leave out --store to find faces on the fly)", path)
+        return None
+    db = AlignmentsStore.open(path, readonly=True)
+    src = db.source
+    if src is None:
+        db.close()
+        return None  # an empty store (extract never got going): same as none
+    if src.fingerprint != source_fingerprint(input):
+        db.close()
+        raise StoreError(f"store is for another video ({src.path}), not {input}; "
+                         f"pass --store with this input's store, or none to find faces on the fly", path)
+    return db
+
+
+class _StoreFaces:
+    """Faces of a store, read in frame order as frames go by (memory stays flat)."""
+
+    def __init__(self, db: AlignmentsStore):
+        self.db = db
+        self.processed = {int(r[0]) for r in db.frames()}
+        self._iter: Iterator = iter(db.faces())
+        self._next = next(self._iter, None)
+
+    def faces(self, index: int) -> list:
+        out = []
+        while self._next is not None and self._next.frame < index:
+            self._next = next(self._iter, None)
+        while self._next is not None and self._next.frame == index:
+            out.append(self._next)
+            self._next = next(self._iter, None)
+        return out
+
+
+def isolate(image: np.ndarray, det, detections: list) -> np.ndarray:
+    """``image`` with every other detected face blacked out (outside ``det``'s own box).
+
+    Why: the landmarker looks at an enlarged crop around one detection and
+    returns the first face it sees there; when two faces are close (side by
+    side), that can be the neighbour, so both detections end up with the same
+    landmarks. Hiding the neighbours makes the crop hold one face only.
+    """
+    others = [d for d in detections if d is not det]
+    if not others:
+        return image
+    out = image.copy()
+    h, w = image.shape[:2]
+    x, y, bw, bh = det.bbox
+    keep = (int(max(0, x)), int(max(0, y)), int(min(w, x + bw)), int(min(h, y + bh)))
+    saved = image[keep[1]:keep[3], keep[0]:keep[2]].copy()
+    for d in others:
+        ox, oy, ow, oh = d.bbox
+        pad = 0.15 * max(ow, oh)
+        x0, y0 = int(max(0, ox - pad)), int(max(0, oy - pad))
+        x1, y1 = int(min(w, ox + ow + pad)), int(min(h, oy + oh + pad))
+        out[y0:y1, x0:x1] = 0
+    out[keep[1]:keep[3], keep[0]:keep[2]] = saved
+    return out
+
+
+class _Isolating:
+    """Wraps an analyzer's detector and landmarker so each face is landmarked on its own (see isolate)."""
+
+    def __init__(self, detector, landmarker):
+        self._detector, self._landmarker = detector, landmarker
+        self._last: list = []
+
+    def detect(self, image):
+        self._last = list(self._detector.detect(image))
+        return self._last
+
+    def landmarks(self, image, det):
+        return self._landmarker.landmarks(isolate(image, det, self._last), det)
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+
+class FaceSource:
+    """``faces(frame)`` for each frame in order; ``needs_analysis(index)`` says if it must look itself."""
+
+    def __init__(self, input: Path, store: str | Path | None, opts: ConvertOptions):
+        self.opts = opts
+        self.db = open_store(Path(input), store)
+        self._store = _StoreFaces(self.db) if self.db is not None else None
+        self._refs: list[np.ndarray] | None = None
+        self._excl: list[np.ndarray] | None = None
+        self._local = threading.local()
+        self._analyzers: list = []
+        self._lock = threading.Lock()
+
+    @property
+    def from_store(self) -> bool:
+        return self._store is not None
+
+    def _references(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if self._refs is None:
+            from ..extract import load_references
+
+            self._refs = load_references(self.opts.filter)
+            self._excl = load_references(self.opts.exclude)
+        return self._refs, self._excl or []
+
+    def prepare(self) -> None:
+        """Load the --filter references now, so a bad reference fails before any output exists."""
+        self._references()
+
+    def needs_analysis(self, index: int) -> bool:
+        return self._store is None or index not in self._store.processed
+
+    def stored(self, index: int) -> list[FoundFace]:
+        """Faces the store has for this frame (call in frame order), filtered by identity."""
+        assert self._store is not None
+        recs = self._store.faces(index)
+        return [FoundFace(r.face, np.asarray(r.landmarks, np.float32), r.identity)
+                for r in recs if self._keep(r.identity) and r.landmarks is not None and len(r.landmarks) >= 468]
+
+    def analyze(self, image: np.ndarray, index: int) -> list[FoundFace]:
+        """Find faces in a frame the store lacks; safe to call from several threads."""
+        found = self._analyzer().analyze(image, index, None, encode=False)
+        return [FoundFace(f.record.face, np.asarray(f.record.landmarks, np.float32), f.record.identity)
+                for f in found]
+
+    def _keep(self, identity: np.ndarray | None) -> bool:
+        refs, excl = self._references()
+        if not refs and not excl:
+            return True
+        if identity is None:
+            return not refs
+        t = self.opts.threshold
+        if refs and max(float(identity @ r) for r in refs) < t:
+            return False
+        return not (excl and max(float(identity @ r) for r in excl) >= t)
+
+    def _analyzer(self):
+        a = getattr(self._local, "analyzer", None)
+        if a is None:
+            from ..extract import ExtractOptions, FaceAnalyzer
+
+            o = self.opts
+            eo = ExtractOptions(min_size=o.min_size, max_faces=o.max_faces, rotate=list(o.rotate),
+                                detector=o.detector, score_threshold=o.score_threshold, threshold=o.threshold)
+            refs, excl = self._references()
+            a = FaceAnalyzer(eo, refs, excl)
+            iso = _Isolating(a.detector, a.landmarker)  # adapter: see isolate()
+            a.detector, a.landmarker = iso, iso
+            self._local.analyzer = a
+            with self._lock:
+                self._analyzers.append(a)
+        return a
+
+    def close(self) -> None:
+        for a in self._analyzers:
+            a.close()
+        self._analyzers.clear()
+        if self.db is not None:
+            self.db.close()
+            self.db = None

@@ -1,0 +1,226 @@
+"""``twoface evaluate``: how good is a swap model, measured by models it never trained with.
+
+``evaluate(model, faces_a, faces_b, video=None, source=None, gallery=(), output=None)``
+returns the report (a dict) and writes it as JSON when ``output`` is given:
+
+- ``swap.a2b`` / ``swap.b2a``: held-out faces of one person rendered as the
+  other; ``id_retrieval`` is the share whose nearest gallery identity (by the
+  dlib judge, never SFace) is the target, next to ``chance``; the mean judge
+  similarity to the target and to the source; pose error (degrees) and
+  expression error (L2 over 52 blendshapes) between source and swap.
+- ``reconstruction.a`` / ``.b``: SSIM and PSNR of A->A and B->B on held-out faces.
+- ``video`` (with ``video`` and ``source``): jitter ratio, pose and expression
+  error frame by frame, and who the judge says the swapped video shows.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from . import metrics
+from .faces import (as_uint8, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files,
+                    to_size)
+
+SIDES = {"a": "A", "b": "B"}
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        import sys
+
+        print(text, file=sys.stderr, flush=True)
+
+
+def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarray], coverage: float) -> dict:
+    """Landmark both images of each pair the same way; compare pose and blendshapes."""
+    src_pose, swp_pose, src_bs, swp_bs = [], [], [], []
+    for s, w in zip(sources, swaps):
+        a = landmark_aligned(landmarker, s, coverage)
+        b = landmark_aligned(landmarker, w, coverage)
+        if a is None or b is None:
+            continue
+        src_pose.append(a.pose)
+        swp_pose.append(b.pose)
+        src_bs.append(a.blendshapes)
+        swp_bs.append(b.blendshapes)
+    n = len(src_pose)
+    return {
+        "pairs_landmarked": n,
+        "pose_error_deg": metrics.pose_error(np.array(src_pose).reshape(-1, 3), np.array(swp_pose).reshape(-1, 3)),
+        "expression_error": metrics.expression_error(np.array(src_bs).reshape(n, -1), np.array(swp_bs).reshape(n, -1)),
+    }
+
+
+def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video: str | Path | None = None,
+             source: str | Path | None = None, gallery: list[str | Path] | tuple = (),
+             output: str | Path | None = None, max_faces: int = 40, gallery_faces: int = 40,
+             max_frames: int = 150, device: str = "auto", precision: str = "auto",
+             progress: bool = True) -> dict:
+    """Measure a model (and optionally a video it converted); see the module doc for the report."""
+    from ..convert.model import Swapper
+    from ..device import choose
+    from ..faces.landmarks import Landmarker
+    from .judge import Judge
+
+    if (video is None) != (source is None):
+        raise InputError("--video and --source go together: the swapped video and the video it came from")
+    t0 = time.monotonic()
+    model = Path(model)
+    runtime = choose(device, precision)
+    swapper = Swapper(model, runtime)
+    fr = swapper.framing
+    judge = Judge()
+    folders = {"a": Path(faces_a), "b": Path(faces_b)}
+    held, train_files, how = {}, {}, {}
+    for side, folder in folders.items():
+        valid, train, how[side] = split_files(folder, model, swapper.config, max_faces)
+        held[side] = load_faces(valid)
+        train_files[side] = train
+
+    _say(progress, "evaluate: judging the gallery faces (dlib ResNet)")
+    gal: dict[str, np.ndarray] = {}
+    for side, name in SIDES.items():
+        from .faces import _evenly
+
+        g = load_faces(_evenly(train_files[side], gallery_faces))
+        scale = [fr.output_size / im.shape[0] for im in g.images]
+        gal[name] = judge_faces(judge, [to_size(im, fr.output_size) for im in g.images],
+                                [p * s for p, s in zip(g.landmarks, scale)])
+    for folder in gallery:
+        name = Path(folder).name
+        while name in gal:
+            name += "'"
+        gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
+
+    report: dict = {
+        "twoface_version": __version__,
+        "model": str(model), "arch": swapper.config.get("arch"),
+        "iteration": _iteration(model),
+        "judge": "dlib ResNet (dlib_face_recognition_resnet_model_v1), cosine of unit descriptors",
+        "faces": {"a": str(folders["a"]), "b": str(folders["b"]), "split": {s.upper(): how[s] for s in how},
+                  "held_out": {s.upper(): len(held[s].files) for s in held}},
+        "gallery": {k: int(len(v)) for k, v in gal.items()},
+        "swap": {}, "reconstruction": {},
+    }
+    _say(progress, "evaluate: swapping and reconstructing held-out faces")
+    with Landmarker() as landmarker:
+        for side, other in (("a", "b"), ("b", "a")):
+            h = held[side]
+            if not h.images:
+                continue
+            crops = [to_size(im, fr.input_size) for im in h.images]
+            targets = [to_size(im, fr.output_size) for im in h.images]
+            pts_out = [p * (fr.output_size / im.shape[0]) for p, im in zip(h.landmarks, h.images)]
+            recon, _ = swapper(crops, side)
+            swapped, _ = swapper(crops, other)
+            recon_u8 = [as_uint8(r) for r in recon]
+            swapped_u8 = [as_uint8(s) for s in swapped]
+            report["reconstruction"][side] = {
+                "n": len(crops),
+                "ssim": float(np.mean([metrics.ssim(r, t) for r, t in zip(recon_u8, targets)])),
+                "psnr": float(np.mean([metrics.psnr(r, t) for r, t in zip(recon_u8, targets)])),
+            }
+            emb = judge_faces(judge, swapped_u8, pts_out)
+            ret = metrics.retrieval(emb, gal, SIDES[other])
+            entry = {
+                "n": ret["n"], "id_retrieval": ret["accuracy"], "chance": ret["chance"],
+                "similarity_to_target": ret["similarity"][SIDES[other]],
+                "similarity_to_source": ret["similarity"][SIDES[side]],
+                "nearest": ret["nearest"],
+            }
+            # the judge on the real held-out faces: the ceiling the swap is compared with
+            real = metrics.retrieval(judge_faces(judge, targets, pts_out), gal, SIDES[side])
+            entry["real_faces_retrieval"] = real["accuracy"]
+            entry.update(_pose_expression(landmarker, targets, swapped_u8, h.coverage))
+            report["swap"][f"{side}2{other}"] = entry
+    acc = [e["id_retrieval"] for e in report["swap"].values() if e["id_retrieval"] is not None]
+    report["id_retrieval"] = float(np.mean(acc)) if acc else None
+    report["chance"] = 1.0 / len(gal)
+
+    if video is not None:
+        report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress)
+    report["seconds"] = round(time.monotonic() - t0, 1)
+    if output is not None:
+        from ..fsutil import atomic_write_text
+
+        atomic_write_text(output, json.dumps(report, indent=2, default=_json_default) + "\n")
+    return report
+
+
+def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, progress: bool) -> dict:
+    from .video import analyse, compare
+
+    for p in (video, source):
+        if not p.exists():
+            raise InputError("no such video", p)
+    _say(progress, f"evaluate: analysing {video.name} and {source.name} (up to {max_frames} frames each)")
+    sw = analyse(video, max_frames, judge)
+    src = analyse(source, max_frames, judge)
+    out = {"video": str(video), "source": str(source), **compare(sw, src)}
+    # who is in the source (A or B)? the target is the other one
+    pair = {k: gal[k] for k in ("A", "B")}
+    if src.identity and sw.identity:
+        src_ret = metrics.retrieval(np.stack(src.identity), pair, "A")
+        source_is = max(src_ret["nearest"], key=src_ret["nearest"].get)
+        target = "B" if source_is == "A" else "A"
+        ret = metrics.retrieval(np.stack(sw.identity), gal, target)
+        out["identity"] = {"source_is": source_is, "target": target, "n": ret["n"],
+                           "id_retrieval": ret["accuracy"], "chance": ret["chance"],
+                           "similarity_to_target": ret["similarity"][target],
+                           "similarity_to_source": ret["similarity"][source_is], "nearest": ret["nearest"]}
+    return out
+
+
+def _iteration(model: Path) -> int | None:
+    try:
+        from ..train.checkpoint import find_checkpoint
+
+        ck = find_checkpoint(model)
+        return None if ck is None else ck.iteration
+    except Exception:  # noqa: BLE001 - the iteration is informative only
+        return None
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-able: {type(o).__name__}")
+
+
+def _fmt(v, spec: str = ".3f") -> str:
+    return "n/a" if v is None else format(v, spec)
+
+
+def summary(report: dict) -> str:
+    """The report as a few readable lines."""
+    lines = [f"model {report['model']} ({report.get('arch')}, iteration {report.get('iteration')})",
+             f"judge: {report['judge']}; gallery: " + ", ".join(f"{k} {v}" for k, v in report["gallery"].items())]
+    for key, e in report["swap"].items():
+        pose = e["pose_error_deg"]
+        lines.append(f"{key.upper()}: ID retrieval {_fmt(e['id_retrieval'], '.0%')} of {e['n']} (chance "
+                     f"{_fmt(e['chance'], '.0%')}, real faces {_fmt(e['real_faces_retrieval'], '.0%')}); "
+                     f"similarity to target {_fmt(e['similarity_to_target'])}, to source "
+                     f"{_fmt(e['similarity_to_source'])}; pose error {_fmt(pose['mean'], '.1f')} deg, "
+                     f"expression error {_fmt(e['expression_error'])}")
+    for side, r in report["reconstruction"].items():
+        lines.append(f"{side.upper()}->{side.upper()} reconstruction: SSIM {_fmt(r['ssim'])}, "
+                     f"PSNR {_fmt(r['psnr'], '.2f')} dB on {r['n']} held-out faces")
+    v = report.get("video")
+    if v:
+        j = v["jitter"]
+        lines.append(f"video: jitter ratio {_fmt(j['ratio'], '.2f')} (swap/source landmark noise), pose error "
+                     f"{_fmt(v['pose_error_deg']['mean'], '.1f')} deg, expression error "
+                     f"{_fmt(v['expression_error'])} over {v['frames_with_face']['both']} frames")
+        if "identity" in v:
+            i = v["identity"]
+            lines.append(f"video identity: {_fmt(i['id_retrieval'], '.0%')} of {i['n']} sampled frames look like "
+                         f"{i['target']} (source is {i['source_is']}); similarity to target "
+                         f"{_fmt(i['similarity_to_target'])}, to source {_fmt(i['similarity_to_source'])}")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Video-level measurements: a swapped video against the video it came from.
+
+Both videos go through the same face analysis (detector + Face Landmarker),
+frame by frame, so every difference comes from the swap: jitter (landmark
+noise of the swap over the source's), pose and expression kept per frame, and
+who the judge thinks the swapped faces are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+
+
+@dataclass
+class VideoFaces:
+    """The main (largest) face of each analysed frame of a video."""
+
+    indices: list[int] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)  # (478, 2) frame px
+    poses: list[np.ndarray] = field(default_factory=list)  # (3,)
+    blendshapes: list[np.ndarray] = field(default_factory=list)  # (52,)
+    identity: list[np.ndarray] = field(default_factory=list)  # judge descriptors (every k-th frame)
+    identity_frames: list[int] = field(default_factory=list)
+    frames: int = 0
+
+
+def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5) -> VideoFaces:
+    """Landmarks of the largest face of the first ``max_frames`` frames (and judge descriptors)."""
+    from ..convert.faces import isolate
+    from ..faces.detect import get_detector
+    from ..faces.landmarks import Landmarker
+    from ..media import open_media
+
+    out = VideoFaces()
+    detector = get_detector("yunet")
+    media = open_media(path)
+    with Landmarker() as lm:
+        for frame in media.frames():
+            if frame.index >= max_frames:
+                break
+            out.frames += 1
+            dets = detector.detect(frame.image)
+            if not dets:
+                continue
+            det = max(dets, key=lambda d: d.bbox[2] * d.bbox[3])
+            res = lm.landmarks(isolate(frame.image, det, dets), det)
+            if res is None:
+                continue
+            out.indices.append(frame.index)
+            out.points.append(np.asarray(res.points, np.float32))
+            out.poses.append(np.asarray(res.pose, np.float64))
+            out.blendshapes.append(np.asarray(res.blendshapes, np.float64))
+            if judge is not None and frame.index % judge_every == 0:
+                x, y, w, h = det.bbox
+                out.identity.append(judge.embed(frame.image, (x, y, w, h)))
+                out.identity_frames.append(frame.index)
+    return out
+
+
+def tracks(v: VideoFaces) -> list[np.ndarray]:
+    """Runs of consecutive frames with a face, as (T, 478, 2) arrays."""
+    runs, cur, last = [], [], None
+    for i, p in zip(v.indices, v.points):
+        if last is not None and i != last + 1:
+            runs.append(cur)
+            cur = []
+        cur.append(p)
+        last = i
+    if cur:
+        runs.append(cur)
+    return [np.stack(r) for r in runs if len(r) >= 3]
+
+
+def compare(swapped: VideoFaces, source: VideoFaces) -> dict:
+    """Jitter ratio, and pose/expression error on the frames where both have a face."""
+    common = sorted(set(swapped.indices) & set(source.indices))
+    si = {i: k for k, i in enumerate(swapped.indices)}
+    oi = {i: k for k, i in enumerate(source.indices)}
+    pose = metrics.pose_error(np.array([source.poses[oi[i]] for i in common]).reshape(-1, 3),
+                              np.array([swapped.poses[si[i]] for i in common]).reshape(-1, 3))
+    expr = metrics.expression_error(np.array([source.blendshapes[oi[i]] for i in common]).reshape(len(common), -1),
+                                    np.array([swapped.blendshapes[si[i]] for i in common]).reshape(len(common), -1))
+    return {
+        "frames_analysed": min(swapped.frames, source.frames),
+        "frames_with_face": {"swapped": len(swapped.indices), "source": len(source.indices), "both": len(common)},
+        "jitter": metrics.jitter_ratio(tracks(swapped), tracks(source)),
+        "pose_error_deg": pose,
+        "expression_error": expr,
+    }
