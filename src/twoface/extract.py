@@ -243,24 +243,24 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
     if debug_dir is not None:
         debug_dir.mkdir(parents=True, exist_ok=True)
 
-    with open_media(input) as media:
-        src = _source_info(media, input)
-        db = _open_store(store_path, src, opts, restart)
-        try:
-            start = db.last_frame() + 1
-            run = _Run(opts, media, db, src, faces_path, debug_dir, references, excludes, progress)
-            frames, faces = run.go(start)
-            db.commit()
-            if not media.info.is_video or run.reached_end:
-                # the decoded count is exact; the container's was an estimate
-                src.frame_count = run.last_index + 1 if run.last_index >= 0 else src.frame_count
-                db.set_source(src)
-            counts: dict[int, int] = collections.Counter(n for *_, n in db.frames())
-            return ExtractResult(store=store_path, faces_dir=faces_path, frames=frames, faces=faces,
-                                 total_faces=db.face_count(), total_frames=db.frame_count(),
-                                 resumed_from=start, frames_with=dict(counts))
-        finally:
-            db.close()
+    media = open_media(input)
+    src = _source_info(media, input)
+    db = _open_store(store_path, src, opts, restart)
+    try:
+        start = db.last_frame() + 1
+        run = _Run(opts, media, db, src, faces_path, debug_dir, references, excludes, progress)
+        frames, faces = run.go(start)
+        db.commit()
+        if run.reached_end and opts.every == 1 and run.last_index >= 0:
+            # the decoded count is exact; the container's was an estimate
+            src.frame_count = run.last_index + 1
+            db.set_source(src)
+        counts: dict[int, int] = collections.Counter(n for *_, n in db.frames())
+        return ExtractResult(store=store_path, faces_dir=faces_path, frames=frames, faces=faces,
+                             total_faces=db.face_count(), total_frames=db.frame_count(),
+                             resumed_from=start, frames_with=dict(counts))
+    finally:
+        db.close()
 
 
 class _Run:
@@ -300,10 +300,8 @@ class _Run:
         every = self.opts.every
         try:
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
-                for frame in self.media.frames(start=start):
+                for frame in self.media.frames(start=start, every=every):
                     self.last_index = frame.index
-                    if frame.index % every:
-                        continue
                     pending.append(pool.submit(self._work, frame))
                     while len(pending) > workers * 2:  # bounded: memory stays flat
                         f, n = self._write(pending.popleft().result())
