@@ -69,11 +69,29 @@ def setup(distributed: bool, runtime) -> tuple[Group, object]:
 
 
 def set_threads(group: Group) -> int:
-    """Share this machine's cores among the ranks on it (torch's default would oversubscribe)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // max(1, group.local_world_size))
+    """Share this machine's cores among the ranks on it (torch's default would oversubscribe).
+
+    An explicit ``OMP_NUM_THREADS`` wins: the user (or a test runner sharing the machine) knows best.
+    """
+    explicit = _env_int("OMP_NUM_THREADS", 0)
+    if explicit > 0:
+        threads = explicit
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = max(1, cores // max(1, group.local_world_size))
     torch.set_num_threads(threads)
     return threads
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """sha256 of every tensor of a state dict, in key order, as float32 bytes (a cross-rank check)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, value in module.state_dict().items():
+        h.update(key.encode())
+        h.update(value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def wrap(module: torch.nn.Module, group: Group, runtime) -> torch.nn.Module:
@@ -83,8 +101,7 @@ def wrap(module: torch.nn.Module, group: Group, runtime) -> torch.nn.Module:
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [runtime.device.index] if runtime.device.type == "cuda" else None
-    # broadcast_buffers off: the swap models keep no running statistics that ranks must share
-    return DDP(module, device_ids=ids, broadcast_buffers=False)
+    return DDP(module, device_ids=ids)
 
 
 def any_flag(flag: bool, group: Group) -> bool:

@@ -139,6 +139,7 @@ class Trainer:
                     evaluator.preview(self.iteration)
                 if self.last_saved != self.iteration:
                     self.save(log)
+                self._check_ranks_agree(log)
         finally:
             log.close()
             self.stream.close()
@@ -164,6 +165,17 @@ class Trainer:
             self.save(log)
         if opts.snapshot_every and it % opts.snapshot_every == 0 and self.group.is_main and self.previous:
             ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
+
+    def _check_ranks_agree(self, log: TrainLog) -> None:
+        """DDP must leave every rank with the same weights; say so, or fail loudly if not."""
+        if not self.group.enabled:
+            return
+        digests = distributed.gather(distributed.weights_digest(self.model), self.group)
+        self.rank_digests = digests
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"the {len(digests)} processes ended with different weights ({digests}); "
+                               "this is a bug in distributed training")
+        log.print(f"weights agree on all {len(digests)} processes (sha256 {digests[0][:16]})")
 
     def _announce(self, log: TrainLog) -> None:
         m, o = self.model, self.opts
@@ -206,6 +218,8 @@ class Trainer:
             out["train_seconds"] = log.speed.total_busy
         if evaluator is not None:
             out.update(evaluator.summary())
+        if getattr(self, "rank_digests", None):
+            out["rank_weight_digests"] = list(self.rank_digests)
         return out
 
 

@@ -1,0 +1,117 @@
+"""Training a tiny real model on real extracted faces, through the Python API.
+
+What must hold: the losses fall, the model folder is complete and loadable, previews and
+TensorBoard logs appear, and a run split in two by a resume ends with bit-identical weights.
+"""
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from twoface.errors import ModelError
+from twoface.train import checkpoint as ck
+from twoface.train import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def curve(model_dir):
+    state = json.loads((model_dir / "state.json").read_text())
+    return state["loss_history"]["curve"]
+
+
+def test_losses_fall_and_model_folder_is_complete(faces_a, faces_b, tmp_path, tiny_kwargs):
+    model_dir = tmp_path / "model"
+    kw = {**tiny_kwargs, "eval_every": 80, "preview_every": 80, "save_every": 40, "quality": True,
+          "tensorboard": True, "timelapse": "2"}
+    summary = train(faces_a, faces_b, model_dir, iterations=80, **kw)
+    assert summary["iteration"] == 80 and summary["iterations_run"] == 80
+
+    points = curve(model_dir)
+    assert [p[0] for p in points] == list(range(1, 81))
+    for side in (1, 2):  # A, B
+        first = sum(p[side] for p in points[:10]) / 10
+        last = sum(p[side] for p in points[-10:]) / 10
+        assert last < first, f"side {'AB'[side - 1]}: loss did not fall ({first:.4f} -> {last:.4f})"
+    # held-out faces improve too (validation at iteration 0 and 80)
+    assert summary["valid"]["a"] < summary["valid_first"]["a"]
+    assert summary["valid"]["b"] < summary["valid_first"]["b"]
+    # the identity signal is measured, with its references: real B is closer to B than real A is
+    ident = summary["identity"]
+    refs = ident["references"]
+    assert -1 <= ident["a2b"] <= 1 and -1 <= ident["b2a"] <= 1
+    assert refs["b_real_to_b"] > refs["a_real_to_b"] + 0.2
+    assert summary["faces_per_s"] > 0
+
+    for name in ("config.json", "weights.safetensors", "optimizer.safetensors", "state.json"):
+        assert (model_dir / name).is_file(), name
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["arch"] == "custom" and config["options"]["encoder_width"] == 8
+    assert config["faces"]["coverage"] > 0 and config["faces"]["size"] == 128
+    assert config["training"]["loss"] == "ssim:1,mse:1"
+    weights = load_file(str(model_dir / "weights.safetensors"))
+    assert {k.split(".")[0] for k in weights} == {"encoder", "decoder_a", "decoder_b"}
+    state = json.loads((model_dir / "state.json").read_text())
+    assert state["iteration"] == 80
+    assert set(state["face_sets"]) == {"a", "b"} and all(len(v["fingerprint"]) == 16 for v in state["face_sets"].values())
+    assert {"torch", "numpy", "python"} <= set(state["rng"][0])
+
+    grid = cv2.imread(str(model_dir / "previews" / "latest.jpg"))
+    assert grid is not None and grid.shape[1] == 6 * 128  # A, A->A, A->B, B, B->B, B->A
+    frames = sorted((model_dir / "timelapse").glob("*.jpg"))
+    assert [f.stem for f in frames] == ["00000080"]
+    assert list((model_dir / "logs").glob("events.out.tfevents.*"))
+
+    model, cfg = ck.load_model(model_dir)
+    assert not model.training and cfg["arch"] == "custom"
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert model(x, "b").shape == (2, 3, 64, 64)
+
+
+@pytest.mark.parametrize("precision,extra", [("fp32", {}), ("bf16", {"gan": True, "learn_mask": True, "clip": "autoclip"})],
+                         ids=["fp32", "bf16-gan-mask-autoclip"])
+def test_resume_is_exact(faces_a, faces_b, tmp_path, tiny_kwargs, precision, extra):
+    """N straight iterations == N/2, resume, N/2 more: the same weights and optimizer state, bit for bit."""
+    kw = {**tiny_kwargs, **extra, "precision": precision, "log_every": 2}
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(faces_a, faces_b, straight, iterations=12, **kw)
+    first = train(faces_a, faces_b, split, iterations=6, **kw)
+    assert first["iteration"] == 6
+    second = train(faces_a, faces_b, split, iterations=12, **kw)
+    assert second["start_iteration"] == 6 and second["iteration"] == 12
+    for name in ("weights.safetensors", "optimizer.safetensors"):
+        a, b = load_file(str(straight / name)), load_file(str(split / name))
+        assert a.keys() == b.keys()
+        different = [k for k in a if not torch.equal(a[k], b[k])]
+        assert not different, f"{name}: {len(different)} tensors differ, e.g. {different[0]}"
+    if extra.get("gan"):
+        assert any(k.startswith("discriminator_a.") for k in load_file(str(split / "weights.safetensors")))
+    # the loss curve continues where it stopped
+    assert curve(straight) == curve(split)
+
+
+def test_already_trained_far_enough_does_nothing(faces_a, faces_b, tmp_path, tiny_kwargs):
+    train(faces_a, faces_b, tmp_path / "m", iterations=2, **tiny_kwargs)
+    before = (tmp_path / "m" / "state.json").read_bytes()
+    summary = train(faces_a, faces_b, tmp_path / "m", iterations=2, **tiny_kwargs)
+    assert summary["iterations_run"] == 0
+    assert (tmp_path / "m" / "state.json").read_bytes() == before
+
+
+def test_load_model_names_the_mismatch(faces_a, faces_b, tmp_path, tiny_kwargs):
+    model_dir = tmp_path / "m"
+    train(faces_a, faces_b, model_dir, iterations=1, **tiny_kwargs)
+    config = json.loads((model_dir / "config.json").read_text())
+    config["options"]["latent"] = 64  # the weights were trained with 32
+    (model_dir / "config.json").write_text(json.dumps(config))
+    (model_dir / "config.json.prev").unlink(missing_ok=True)
+    (model_dir / "state.json").unlink()  # a hand-assembled folder: config.json + weights.safetensors
+    with pytest.raises(ModelError, match=r"weights\.safetensors.*shape"):
+        ck.load_model(model_dir)
+    with pytest.raises(ModelError, match="not a twoface model"):
+        ck.load_model(tmp_path)
