@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from media_fixtures import make_video
 from twoface.errors import OutputError
 from twoface.media import SYNTHETIC_TAG, SegmentedVideoWriter, open_media, open_writer, read_label
 from twoface.media.label import label_jpeg, label_png
@@ -76,6 +75,14 @@ def test_real_flv_audio_copied_bit_exact(tmp_path, data_dir):
     assert len(back) == len(frames) == 67
     assert [f.time for f in back] == [f.time for f in frames]
     assert_same_audio(out, src)
+
+
+def test_audio_from_a_silent_source_gives_a_silent_video(tmp_path, data_dir):
+    src = data_dir / "convert/two_faces_side_by_side.mp4"
+    out = tmp_path / "silent.mp4"
+    convert(src, out)
+    with av.open(str(out)) as c:
+        assert not c.streams.audio and c.streams.video[0].frames == 50
 
 
 def test_odd_size_is_padded_to_even(tmp_path):

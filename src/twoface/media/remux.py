@@ -48,6 +48,8 @@ class AudioPassthrough:
         self.source = Path(source)
         self.count = 0
         self.out = out
+        self.stream = None
+        self._pending: av.Packet | None = None
         try:
             self.input = av.open(str(self.source), metadata_errors="ignore")
         except av.error.FFmpegError as err:
@@ -55,7 +57,6 @@ class AudioPassthrough:
         if not self.input.streams.audio:
             self.input.close()
             self.input = None
-            self.stream = None
             return
         src = self.input.streams.audio[0]
         if not _muxer_takes(out, src.codec_context.name):

@@ -326,12 +326,14 @@ class VideoSource:
 def _unless_late(frames: Iterator[Frame | None]):
     """Re-yield frames; return False (yielding nothing) if the first item says the seek landed late."""
     any_frame = False
-    for item in frames:
-        if item is None:
-            frames.close()
-            return False
-        any_frame = True
-        yield item
+    try:
+        for item in frames:
+            if item is None:
+                return False
+            any_frame = True
+            yield item
+    finally:
+        frames.close()  # closes the container now, also when the consumer stops early
     return any_frame
 
 
