@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from . import assets
-from .align import roll_degrees, transform_points, invert
+from .align import five_points, invert, roll_degrees, transform_points
 
 # MediaPipe's category order for face_blendshapes (index 0 is "_neutral").
 BLENDSHAPE_NAMES = (
@@ -131,6 +131,19 @@ def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
 
+# An enlarged crop around one face often holds a neighbour too (two people side by side);
+# the landmarker may rank the neighbour first, so we ask for a few and keep the one whose
+# eyes, nose and mouth agree with the detector's five points.
+MAX_FACES_IN_CROP = 3
+
+
+def _pick_face(candidates: list[np.ndarray], anchor: np.ndarray | None) -> int:
+    if anchor is None or len(candidates) == 1:
+        return 0
+    errors = [float(np.linalg.norm(five_points(c) - anchor, axis=1).mean()) for c in candidates]
+    return int(np.argmin(errors))
+
+
 class Landmarker:
     """MediaPipe Face Landmarker on enlarged, levelled detector crops. One per thread.
 
@@ -146,7 +159,7 @@ class Landmarker:
         self.relevel_degrees = float(relevel_degrees)
         options = vision.FaceLandmarkerOptions(
             base_options=base_options(model_asset_path=str(assets.model_path("landmarker"))),
-            running_mode=vision.RunningMode.IMAGE, num_faces=1,
+            running_mode=vision.RunningMode.IMAGE, num_faces=MAX_FACES_IN_CROP,
             output_face_blendshapes=True, output_facial_transformation_matrixes=True)
         with _OPEN_LOCK, _quiet_stderr():
             self._lm = vision.FaceLandmarker.create_from_options(options)
@@ -168,24 +181,28 @@ class Landmarker:
         except Exception:
             pass
 
-    def _run_crop(self, bgr: np.ndarray, m: np.ndarray, level: float) -> LandmarkResult | None:
+    def _run_crop(self, bgr: np.ndarray, m: np.ndarray, level: float,
+                  anchor: np.ndarray | None = None) -> LandmarkResult | None:
         s = self.crop_size
         crop = cv2.warpAffine(bgr, m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         rgb = np.ascontiguousarray(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
         res = self._lm.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
         if not res.face_landmarks:
             return None
-        norm = np.array([(p.x, p.y) for p in res.face_landmarks[0]], dtype=np.float64)
+        back = invert(m)
         # MediaPipe's normalised coordinates measure from the image edge; our pixel centres are integers
-        points = transform_points(norm * s - 0.5, invert(m))
+        candidates = [transform_points(np.array([(p.x, p.y) for p in face], dtype=np.float64) * s - 0.5, back)
+                      for face in res.face_landmarks]
+        k = _pick_face(candidates, anchor)
+        points = candidates[k]
         blend = np.zeros(52, np.float32)
-        if res.face_blendshapes:
-            for cat in res.face_blendshapes[0]:
+        if res.face_blendshapes and len(res.face_blendshapes) > k:
+            for cat in res.face_blendshapes[k]:
                 i = _BLENDSHAPE_INDEX.get(cat.category_name, cat.index)
                 if 0 <= i < 52:
                     blend[i] = cat.score
-        if res.facial_transformation_matrixes:
-            t_crop = np.asarray(res.facial_transformation_matrixes[0], np.float64).reshape(4, 4)
+        if res.facial_transformation_matrixes and len(res.facial_transformation_matrixes) > k:
+            t_crop = np.asarray(res.facial_transformation_matrixes[k], np.float64).reshape(4, 4)
         else:  # pragma: no cover - requested in the options
             t_crop = np.eye(4)
         transform = _rz(-level) @ t_crop  # undo the crop's counter-clockwise levelling
@@ -202,12 +219,13 @@ class Landmarker:
         center = (x + w / 2.0, y + h / 2.0)
         side = self.enlarge * max(w, h)
         level = roll_degrees(detection.points5)
-        result = self._run_crop(bgr, crop_matrix(center, side, level, self.crop_size), level)
+        anchor = np.asarray(detection.points5, np.float64) if getattr(detection, "points5", None) is not None else None
+        result = self._run_crop(bgr, crop_matrix(center, side, level, self.crop_size), level, anchor)
         if result is None:
             return None
         roll = roll_degrees(result.points)
         if abs(_wrap(roll - level)) > self.relevel_degrees:
-            again = self._run_crop(bgr, crop_matrix(center, side, roll, self.crop_size), roll)
+            again = self._run_crop(bgr, crop_matrix(center, side, roll, self.crop_size), roll, anchor)
             if again is not None:
                 result = again
         return result
