@@ -2,5 +2,6 @@
 from .augment import Augmenter, Batch, baseline_augment
 from .faceset import FaceSet, FaceSplit
 from .loader import BatchStream
+from .memory import tune_allocator
 
-__all__ = ["Augmenter", "Batch", "baseline_augment", "FaceSet", "FaceSplit", "BatchStream"]
+__all__ = ["Augmenter", "Batch", "baseline_augment", "FaceSet", "FaceSplit", "BatchStream", "tune_allocator"]

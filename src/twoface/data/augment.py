@@ -2,10 +2,12 @@
 
 Why batched on the torch side: faceswap augments one face at a time with OpenCV
 in worker processes, and on a small CPU that work competes with training. Here
-a whole batch is augmented with a handful of tensor ops: one ``affine_grid`` +
-``grid_sample`` for the target (image, mask and eye/mouth weight map in one
-call) and one for the warped input, whose sampling grid is the same affine plus
-a smooth random displacement field. It runs on whatever device the tensors are on.
+a whole batch is augmented with a handful of tensor ops: the colour jitter and
+the uint8 -> float conversion are one batched matrix product; one affine grid
++ ``grid_sample`` gives the target (image and mask in one call, the coarse
+eye/mouth weight map in a second); the warped input is sampled with the same
+affine grid plus a smooth random displacement field. It runs on whatever device
+the tensors are on.
 
 Interface (used by ``data.loader.BatchStream`` and the trainer):
 
@@ -24,11 +26,13 @@ Interface (used by ``data.loader.BatchStream`` and the trainer):
   the mouth, from ellipses fitted to the landmarks; all ones when the scheme is not 478 or 68 points).
 
 What is random, per face: rotation ±``rotation``°, zoom ±``zoom``, shift ±``shift`` of the size, a
-horizontal flip (p = 0.5), all applied identically to input, target, mask and weights; colour (LAB
-lightness towards black/white by up to ±``lightness``, a/b shifted by up to ±``ab_shift`` units),
+horizontal flip (p = 0.5), all applied identically to input, target, mask and weights; colour
+(lightness moved towards black/white by up to ±``lightness``, the two colour axes shifted by up to
+±``ab_shift`` LAB-like units; done in YCbCr, where it is affine, see :func:`colour_transform`),
 applied to input *and* target because it augments the data, it is not a mismatch to learn; the
 warp, applied to the input only: a 5×5 grid of control points moved by Gaussian noise (σ =
-``warp_scale`` of the size, faceswap's 5/256), bicubically interpolated to a dense field. With
+``warp_scale`` of the size, faceswap's 5/256), bicubically smoothed to 16×16 and read bilinearly
+at every pixel. With
 ``warp_to_landmarks`` the field instead moves each face's landmarks onto those of another random
 face of the same batch (same side), by Gaussian-kernel interpolation of the landmark displacements
 with zero-displacement anchors on the border.
@@ -95,38 +99,35 @@ def to_normalized(points: Tensor, size: int) -> Tensor:
 
 # --- colour ---------------------------------------------------------------------------------------------
 
-_RGB2XYZ = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-                         [0.019334, 0.119193, 0.950227]])
-_WHITE = torch.tensor([0.950456, 1.0, 1.088754])
+# BT.601 full-range RGB -> YCbCr: a linear stand-in for LAB's lightness and a/b axes.
+_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+AB_UNIT = 1 / 200  # one LAB a/b unit as a Cb/Cr offset (a*, b* span about ±100 where Cb, Cr span ±0.5)
 
 
-def rgb_to_lab(rgb: Tensor) -> Tensor:
-    """sRGB in [0,1] (N×3×H×W) -> CIE Lab (L 0..100, a/b about −128..127), D65."""
-    lin = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    xyz = torch.einsum("ij,njhw->nihw", _RGB2XYZ.to(rgb), lin) / _WHITE.to(rgb)[None, :, None, None]
-    eps = 216 / 24389
-    f = torch.where(xyz > eps, xyz.clamp_min(1e-12) ** (1 / 3), (24389 / 27 * xyz + 16) / 116)
-    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+def colour_transform(lightness: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-face 3×3 matrix and offset (N×3×3, N×3) that jitter lightness and the two colour axes.
+
+    Lightness moves towards white (``lightness`` > 0) or black (< 0) by that fraction; ``a``/``b``
+    shift the opponent colour axes by that many LAB-like units. The jitter is done in YCbCr rather
+    than true LAB because there it is affine, so it folds with the uint8 -> float conversion into
+    one batched matrix product: about 10× cheaper than LAB's powers and cube roots, same effect
+    for augmentation.
+    """
+    k = lightness.double()
+    scale = torch.stack([1 - k.abs(), torch.ones_like(k), torch.ones_like(k)], 1)  # N×3
+    offset = torch.stack([k.clamp_min(0), a.double() * AB_UNIT, b.double() * AB_UNIT], 1)
+    ycc, inv = _YCC.double(), torch.linalg.inv(_YCC.double())
+    matrix = inv @ (scale[:, :, None] * ycc)  # T⁻¹ D T
+    return matrix.float(), (offset @ inv.T).float()
 
 
-def lab_to_rgb(lab: Tensor) -> Tensor:
-    """Inverse of :func:`rgb_to_lab`, clamped to [0, 1]."""
-    fy = (lab[:, 0] + 16) / 116
-    f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], 1)
-    eps = 6 / 29
-    xyz = torch.where(f > eps, f ** 3, (f - 16 / 116) * 3 * eps ** 2) * _WHITE.to(lab)[None, :, None, None]
-    lin = torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB2XYZ).to(lab), xyz).clamp(0, 1)
-    rgb = torch.where(lin > 0.0031308, 1.055 * lin.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * lin)
-    return rgb.clamp(0, 1)
-
-
-def jitter_lab(rgb: Tensor, lightness: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """Move L towards white (lightness > 0) or black (< 0) by that fraction; shift a and b by units."""
-    lab = rgb_to_lab(rgb)
-    k = lightness.view(-1, 1, 1)
-    L = lab[:, 0]
-    L = torch.where(k > 0, L + (100 - L) * k, L * (1 + k))
-    return lab_to_rgb(torch.stack([L, lab[:, 1] + a.view(-1, 1, 1), lab[:, 2] + b.view(-1, 1, 1)], 1))
+def to_float(images: Tensor, matrix: Tensor | None = None, offset: Tensor | None = None) -> Tensor:
+    """uint8 N×3×H×W -> float [0, 1], applying a per-face colour matrix and offset on the way."""
+    if matrix is None:
+        return images.float() / 255
+    n, c, h, w = images.shape
+    x = torch.bmm(matrix.to(images.device) / 255, images.reshape(n, c, h * w).float())
+    return (x + offset.to(images.device)[:, :, None]).clamp_(0, 1).view(n, c, h, w)
 
 
 def clahe_u8(images: Tensor, chosen: Tensor, grids: Tensor, clip: float = 2.0) -> Tensor:
@@ -155,34 +156,57 @@ def affine_theta(angle_deg: Tensor, scale: Tensor, tx: Tensor, ty: Tensor, flip:
     return torch.stack([row0, row1], 1).float()
 
 
+WEIGHTS_RES = 64  # the eye/mouth map is drawn at most this fine; grid_sample reads it at any size
+
+
+def affine_grid(theta: Tensor, size: int) -> Tensor:
+    """``F.affine_grid(theta, [N, C, size, size], align_corners=False)`` by broadcasting: the same
+    numbers (to 1 ulp) at a third of the cost, since a K=3 batched matmul is the slow way to do it."""
+    c = (torch.arange(size, dtype=theta.dtype, device=theta.device) * 2 + 1) / size - 1
+    th = theta[:, :, :, None, None]  # N×2×3×1×1
+    xs, ys = c.view(1, 1, size), c.view(1, size, 1)
+    gx = th[:, 0, 0] * xs + th[:, 0, 1] * ys + th[:, 0, 2]
+    gy = th[:, 1, 0] * xs + th[:, 1, 1] * ys + th[:, 1, 2]
+    return torch.stack([gx, gy], -1)
+
+
 def region_weights(landmarks: Tensor, size: int, eye: float, mouth: float, margin: float = 1.6) -> Tensor:
-    """N×1×S×S map: ``eye`` inside ellipses fitted to each eye, ``mouth`` on the mouth, 1 elsewhere."""
+    """N×1×r×r map (r = min(size, 64)): ``eye`` inside ellipses fitted to each eye, ``mouth`` on the
+    mouth, 1 elsewhere. Drawn coarse because it is a loss weight: sampling it with the target's
+    grid gives soft edges at any output size, for a 4–16th of the cost of drawing it at full size.
+    """
     n, k = landmarks.shape[:2]
-    w = torch.ones(n, 1, size, size, device=landmarks.device)
+    res = min(size, WEIGHTS_RES)
+    w = torch.ones(n, 1, res, res, device=landmarks.device)
     if k == 478:
         eyes, lips = _regions_478()
     elif k == 68:
         eyes, lips = REGIONS_68
     else:
         return w
-    ys, xs = torch.meshgrid(torch.arange(size, device=landmarks.device, dtype=torch.float32),
-                            torch.arange(size, device=landmarks.device, dtype=torch.float32), indexing="ij")
-    pix = torch.stack([xs, ys], -1).view(1, -1, 2)  # 1×P×2
-    floor = (0.015 * size) ** 2
-
-    def inside(idx) -> Tensor:
-        pts = landmarks[:, list(idx)].float()  # N×k×2
-        mu = pts.mean(1, keepdim=True)
-        d = pts - mu
-        cov = d.transpose(1, 2) @ d / pts.shape[1] + floor * torch.eye(2, device=pts.device)
-        rel = pix - mu  # N×P×2
-        m2 = (rel @ torch.linalg.inv(cov) * rel).sum(-1)
-        # points spread along an ellipse's outline have variance a²/2 per axis: the outline is at m² = 2
-        return (m2 <= 2 * margin ** 2).view(n, 1, size, size)
-
-    eye_mask = inside(eyes[0]) | inside(eyes[1])
-    w = torch.where(eye_mask, torch.full_like(w, eye), w)
-    return torch.where(inside(lips), torch.full_like(w, mouth), w)
+    pts = (landmarks.float() + 0.5) * (res / size) - 0.5  # same normalised position at res px
+    groups = [list(eyes[0]), list(eyes[1]), list(lips)]
+    # one ellipse per region, fitted to its contour points: centre, covariance (+ a floor), inverse
+    stats = []
+    for idx in groups:
+        p = pts[:, idx]  # N×k×2
+        mu = p.mean(1)
+        d = p - mu[:, None]
+        sxx, syy, sxy = (d[..., 0] ** 2).mean(1), (d[..., 1] ** 2).mean(1), (d[..., 0] * d[..., 1]).mean(1)
+        stats.append(torch.stack([mu[:, 0], mu[:, 1], sxx, syy, sxy], 1))
+    st = torch.stack(stats, 1)  # N×3×5
+    floor = (0.015 * res) ** 2
+    sxx, syy, sxy = st[..., 2] + floor, st[..., 3] + floor, st[..., 4]
+    det = sxx * syy - sxy ** 2
+    coords = torch.arange(res, device=landmarks.device, dtype=torch.float32)
+    dx = coords.view(1, 1, 1, res) - st[..., 0, None, None]  # N×3×1×r
+    dy = coords.view(1, 1, res, 1) - st[..., 1, None, None]  # N×3×r×1
+    ia, ib, ic = (syy / det)[..., None, None], (-sxy / det)[..., None, None], (sxx / det)[..., None, None]
+    m2 = ia * dx ** 2 + 2 * ib * dx * dy + ic * dy ** 2  # N×3×r×r Mahalanobis²
+    # points spread along an ellipse's outline have variance a²/2 per axis: the outline is at m² = 2
+    inside = m2 <= 2 * margin ** 2
+    w = torch.where(inside[:, :2].any(1, keepdim=True), torch.full_like(w, eye), w)
+    return torch.where(inside[:, 2:3], torch.full_like(w, mouth), w)
 
 
 def landmark_flow(landmarks: Tensor, partner: Tensor, size: int, grid: int = 16, sigma: float = 0.12) -> Tensor:
@@ -192,6 +216,10 @@ def landmark_flow(landmarks: Tensor, partner: Tensor, size: int, grid: int = 16,
     interpolated from flow(lm_partner) = lm_self − lm_partner, with zero anchors on the border so
     the frame stays put.
     """
+    if landmarks.shape[1] == 478:  # the 68 iBUG-like points carry the shape; 478 would cost 7× more
+        from ..faces.mesh import TO_68
+
+        landmarks = landmarks[:, list(TO_68)]
     n = landmarks.shape[0]
     src = to_normalized(landmarks.float(), size)
     dst = src[partner]
@@ -207,6 +235,9 @@ def landmark_flow(landmarks: Tensor, partner: Tensor, size: int, grid: int = 16,
     kern = torch.exp(-torch.cdist(q.expand(n, -1, -1), pos) ** 2 / (2 * sigma ** 2))  # N×G²×(K+B)
     flow = kern @ disp / kern.sum(-1, keepdim=True).clamp_min(1e-8)
     return flow.view(n, grid, grid, 2).permute(0, 3, 1, 2)
+
+
+FLOW_RES = 16  # the 5×5 warp is smoothed (bicubic) to this grid, then read bilinearly per pixel
 
 
 def _sample(src: Tensor, grid: Tensor) -> Tensor:
@@ -236,40 +267,45 @@ class Augmenter:
         if self.clahe:
             chosen = torch.rand(n, generator=g) < self.clahe_chance
             images = clahe_u8(images, chosen, torch.randint(2, 5, (n,), generator=g))
-        x = images.float() / 255
+        colour = None
         if self.color:
-            lab = [_uniform(n, self.lightness, g), _uniform(n, self.ab_shift, g), _uniform(n, self.ab_shift, g)]
-            x = jitter_lab(x, *(t.float().to(dev) for t in lab))
+            colour = colour_transform(_uniform(n, self.lightness, g), _uniform(n, self.ab_shift, g),
+                                      _uniform(n, self.ab_shift, g))
+        x = to_float(images, *(colour or (None, None)))
         theta = affine_theta(_uniform(n, self.rotation, g), 1 + _uniform(n, self.zoom, g),
                              _uniform(n, 2 * self.shift, g), _uniform(n, 2 * self.shift, g),
                              (torch.rand(n, generator=g) < 0.5) if self.flip else torch.zeros(n, dtype=torch.bool))
         flow = None
         if self.warp_to_landmarks and n > 1:
             partner = (torch.arange(n) + torch.randint(1, n, (n,), generator=g)) % n
-            flow = landmark_flow(landmarks, partner.to(dev), images.shape[-1])
+            flow = landmark_flow(landmarks.to(dev), partner.to(dev), images.shape[-1])
         elif self.warp:
-            flow = (torch.randn(n, 2, 5, 5, generator=g) * 2 * self.warp_scale).to(dev)
+            noise = torch.randn(n, 2, 5, 5, generator=g) * 2 * self.warp_scale
+            flow = F.interpolate(noise.to(dev), size=(FLOW_RES, FLOW_RES), mode="bicubic", align_corners=True)
         return self._render(x, masks, landmarks, theta.to(dev), flow)
 
     def plain(self, images: Tensor, masks: Tensor, landmarks: Tensor) -> Batch:
         """The faces as the model sees them at validation: no randomness at all."""
         n = images.shape[0]
         theta = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=images.device).expand(n, 2, 3)
-        return self._render(images.float() / 255, masks, landmarks, theta, None)
+        return self._render(to_float(images), masks, landmarks, theta, None)
 
     def _render(self, x: Tensor, masks: Tensor, landmarks: Tensor, theta: Tensor, flow: Tensor | None) -> Batch:
-        n, size = x.shape[0], x.shape[-1]
+        n, size, out, inp = x.shape[0], x.shape[-1], self.output_size, self.input_size
         weights = region_weights(landmarks.to(x.device), size, self.eye_multiplier, self.mouth_multiplier)
-        src = torch.cat([x, masks.to(x.device).float() / 255, weights], 1)
-        out = self.output_size
-        t = _sample(_at_size(src, out), F.affine_grid(theta, [n, 5, out, out], align_corners=False))
-        grid = F.affine_grid(theta, [n, 3, self.input_size, self.input_size], align_corners=False)
+        grid_t = affine_grid(theta, out)
+        layers = [x, masks.to(x.device).float() / 255]
+        if weights.shape[-1] == size:
+            layers.append(weights)
+        t = _sample(_at_size(torch.cat(layers, 1), out), grid_t)
+        weights = t[:, 4:5] if t.shape[1] == 5 else _sample(weights, grid_t)
+        grid = grid_t if inp == out else affine_grid(theta, inp)
         if flow is not None:
             # the displacement lives in source space: look it up where the affine grid lands
-            dense = F.grid_sample(flow, grid, mode="bicubic", padding_mode="border", align_corners=True)
+            dense = F.grid_sample(flow, grid, mode="bilinear", padding_mode="border", align_corners=True)
             grid = grid + dense.permute(0, 2, 3, 1)
-        warped = _sample(_at_size(x, self.input_size), grid)
-        return Batch(warped.clamp(0, 1), t[:, :3].clamp(0, 1), t[:, 3:4].clamp(0, 1), t[:, 4:5])
+        warped = _sample(_at_size(x, inp), grid)
+        return Batch(warped, t[:, :3], t[:, 3:4].clamp(0, 1), weights)
 
 
 # --- the faceswap-style baseline (bench only) -----------------------------------------------------------

@@ -14,7 +14,8 @@ function of ``(seed, epoch, position, batches)``: that small dict is the state.
 
 Interface:
 
-- ``BatchStream(split, batch_size, augmenter, seed=0, device="cpu", prefetch=2)``: ``split`` is a
+- ``BatchStream(split, batch_size, augmenter, seed=0, device="cpu", prefetch=2, tune_memory=True)``:
+  ``tune_memory`` calls :func:`twoface.data.memory.tune_allocator` (process-wide, see there). ``split`` is a
   ``FaceSplit`` (or anything with ``images``, ``masks``, ``landmarks`` tensors); iterating (or
   ``next(stream)``) yields :class:`~twoface.data.augment.Batch` on ``device``. Batches always hold
   ``batch_size`` faces: an epoch's tail is topped up from the next epoch's order.
@@ -33,6 +34,7 @@ from typing import Iterator
 import torch
 
 from .augment import Augmenter, Batch
+from .memory import tune_allocator
 
 _MIX = 0x9E3779B97F4A7C15  # splits (seed, counter) into unrelated generator seeds
 
@@ -49,9 +51,11 @@ class BatchStream:
     """Infinite random batches of one face split (each epoch a permutation), prefetched in a thread."""
 
     def __init__(self, split, batch_size: int, augmenter: Augmenter, seed: int = 0,
-                 device: str | torch.device = "cpu", prefetch: int = 2):
+                 device: str | torch.device = "cpu", prefetch: int = 2, tune_memory: bool = True):
         if len(split.images) == 0:
             raise ValueError("cannot stream batches from an empty face split")
+        if tune_memory:
+            tune_allocator()
         self.split = split
         self.batch_size = int(batch_size)
         self.augmenter = augmenter
