@@ -17,13 +17,30 @@ CLI = [sys.executable, "-m", "twoface.cli"]
 
 
 def twoface(*args) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess, as a user runs it."""
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True)
 
 
-def inspect_json(path: Path) -> dict:
-    res = twoface("inspect", path, "--json")
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+@pytest.fixture()
+def cli(capsys):
+    """The CLI in this process (no interpreter start-up): returns exit code, stdout, stderr."""
+    from twoface.cli import main
+
+    def run(*args) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+    return run
+
+
+@pytest.fixture()
+def inspect_json(cli):
+    def run(path: Path) -> dict:
+        res = cli("inspect", path, "--json")
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +49,7 @@ def two_faces(data_dir, shared_cache) -> Path:
     return cached_extract(shared_cache, data_dir / "convert/two_faces_side_by_side.mp4", size=96)
 
 
-def test_face_png(two_faces):
+def test_face_png(two_faces, inspect_json):
     path = list_face_files(two_faces / "faces")[7]
     image, meta = read_face(path)
     info = inspect_json(path)
@@ -51,7 +68,7 @@ def test_face_png(two_faces):
     assert str(meta.frame) in res.stdout
 
 
-def test_face_folder_and_store(two_faces):
+def test_face_folder_and_store(two_faces, inspect_json):
     info = inspect_json(two_faces / "faces")
     assert info["kind"] == "face folder"
     n = len(list_face_files(two_faces / "faces"))
@@ -68,7 +85,7 @@ def test_face_folder_and_store(two_faces):
     assert res.returncode == 0 and "alignments store" in res.stdout and "schema version" in res.stdout
 
 
-def test_model_folder(tmp_path):
+def test_model_folder(tmp_path, cli, inspect_json):
     import torch
     from twoface.models import build
     from twoface.train import checkpoint as ck
@@ -93,11 +110,11 @@ def test_model_folder(tmp_path):
     # a truncated weights file is named, not loaded
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes((tmp_path / "m" / "weights.safetensors").read_bytes()[:5000])
-    res = twoface("inspect", bad)
+    res = cli("inspect", bad)
     assert res.returncode == 2 and "truncated" in res.stderr
 
 
-def test_plain_video_and_image(data_dir):
+def test_plain_video_and_image(data_dir, inspect_json):
     info = inspect_json(data_dir / "multi_identity/grid/bbaf2n.mpg")
     assert info["kind"] == "video" and (info["width"], info["height"]) == (360, 288)
     assert info["synthetic_label"] is None and info["watermark"]["found"] is False
@@ -109,7 +126,7 @@ def test_plain_video_and_image(data_dir):
     assert info["kind"] == "image" and info["width"] == 1126 and info["synthetic"] is False
 
 
-def test_refuses_unknown_things_in_one_line(tmp_path):
+def test_refuses_unknown_things_in_one_line(tmp_path, cli):
     cases = {
         "random.bin": bytes(range(256)) * 40,
         "notes.txt": b"shopping list\n",
@@ -119,16 +136,53 @@ def test_refuses_unknown_things_in_one_line(tmp_path):
     }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        res = twoface("inspect", tmp_path / name)
+        res = cli("inspect", tmp_path / name)
         assert res.returncode == 2, (name, res.stdout, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in res.stderr, (name, res.stderr)
-    res = twoface("inspect", tmp_path / "missing.png")
+    res = cli("inspect", tmp_path / "missing.png")
     assert res.returncode == 2 and "no such file" in res.stderr
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "readme.txt").write_text("hi")
-    res = twoface("inspect", tmp_path / "d")
+    res = cli("inspect", tmp_path / "d")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     with pytest.raises(Exception) as err:
         inspect_path(tmp_path / "random.bin")
     assert "is not something twoface knows" in str(err.value)
+
+
+def grid_frames(data_dir, n: int):
+    import av
+
+    with av.open(str(data_dir / "multi_identity/grid/sbia1a.mpg")) as c:
+        return [f.to_ndarray(format="bgr24") for _, f in zip(range(n), c.decode(video=0))]
+
+
+def test_converted_outputs_show_label_and_watermark(data_dir, tmp_path, inspect_json):
+    """Outputs written the way convert writes them (media writers, watermark on) are recognised."""
+    from twoface.media.writer import open_writer
+
+    frames = grid_frames(data_dir, 12)
+    h, w = frames[0].shape[:2]
+    with open_writer(tmp_path / "swapped.mp4", fps=25, size=(w, h), watermark=True) as out:
+        for i, f in enumerate(frames):
+            out.write(f, i)
+    with open_writer(tmp_path / "frames", kind="images", watermark=True) as out:
+        for i, f in enumerate(frames[:4]):
+            out.write(f, i)
+
+    video = inspect_json(tmp_path / "swapped.mp4")
+    assert video["kind"] == "video" and video["frames"] == 12
+    assert video["synthetic_label"]["tag"].startswith("synthetic:twoface/")
+    assert video["watermark"]["found"] is True and video["synthetic"] is True
+
+    folder = inspect_json(tmp_path / "frames")
+    assert folder["kind"] == "image folder" and folder["images"] == 4 and folder["labelled_synthetic"] == 4
+    assert folder["watermark"]["found"] is True
+
+    one = sorted((tmp_path / "frames").iterdir())[0]
+    image = inspect_json(one)
+    assert image["kind"] == "image" and image["synthetic_label"] is not None and image["watermark"]["found"]
+    res = twoface("inspect", tmp_path / "swapped.mp4")
+    assert res.returncode == 0 and "synthetic:twoface/" in res.stdout
+    assert "no synthetic label" not in res.stdout

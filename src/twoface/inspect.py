@@ -26,8 +26,8 @@ VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".flv", ".mpg", ".mpeg", 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FORMAT = "twoface-model"  # config.json "format" (train/checkpoint.py)
-WATERMARK_FRAMES = 5  # frames of a video checked for the watermark
-FOLDER_SAMPLE = 5  # images of a folder checked for the watermark
+WATERMARK_FRAMES = 24  # frames of a video (spread over it) folded into the watermark test
+FOLDER_SAMPLE = 8  # images of a folder folded into the watermark test
 UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments store (.twoface.db), "
            "a model folder, or a video or image")
 
@@ -240,17 +240,24 @@ def _label(path: Path):
     return read_label(path)
 
 
-def _watermark_frames(frames) -> dict:
-    from .media.watermark import detect
+def _watermark(result) -> dict:
+    return {"found": bool(result.found), "score": round(float(result.score), 2),
+            "threshold": float(result.threshold), "frames_checked": int(result.frames)}
 
-    scores = []
-    found = 0
-    for image in frames:
-        r = detect(image)
-        scores.append(float(r.score))
-        found += bool(r.found)
-    return {"found": found > len(scores) / 2 if scores else False, "frames_checked": len(scores),
-            "frames_found": found, "score": round(max(scores), 4) if scores else None}
+
+def _watermark_images(images: list) -> dict:
+    """Fold the sampled images into one tile and test it (as detect_video does for frames)."""
+    from .media.watermark import THRESHOLD, WatermarkResult, fold, score
+
+    acc, used = None, 0
+    for image in images:
+        folded = fold(image)
+        if folded is None or (acc is not None and folded.shape != acc.shape):
+            continue
+        acc = folded if acc is None else acc + folded
+        used += 1
+    z = 0.0 if acc is None else score(acc)
+    return _watermark(WatermarkResult(z >= THRESHOLD, z, THRESHOLD, used))
 
 
 def inspect_media(path: Path) -> dict:
@@ -262,15 +269,16 @@ def inspect_media(path: Path) -> dict:
     except TwofaceError as err:
         raise InputError(UNKNOWN, path) from err
     info = media.info
-    frames = []
-    stream = media.frames()
-    try:
-        for frame in stream:
-            frames.append(frame.image)
-            if len(frames) >= WATERMARK_FRAMES:
-                break
-    finally:
-        stream.close()  # releases the decoder now, not at garbage collection
+    if info.is_video:
+        from .media.watermark import detect_video
+
+        mark = _watermark(detect_video(path, max_frames=WATERMARK_FRAMES))
+    else:
+        stream = media.frames()
+        try:
+            mark = _watermark_images([next(stream).image])
+        finally:
+            stream.close()
     label = _label(path)
     out = {
         "kind": "video" if info.is_video else "image",
@@ -279,7 +287,7 @@ def inspect_media(path: Path) -> dict:
         "frames": info.frame_count, "fps": info.fps, "duration_s": info.duration,
         "has_audio": info.has_audio, "rotation": info.rotation,
         "synthetic_label": label,
-        "watermark": _watermark_frames(frames),
+        "watermark": mark,
     }
     out["synthetic"] = bool(label) or out["watermark"]["found"]
     return out
@@ -312,8 +320,9 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
 
     labels = [_label(p) for p in images]
     step = max(1, len(images) // FOLDER_SAMPLE)
-    sample = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE]]
-    first = sample[0] if sample and sample[0] is not None else None
+    sample = [im for im in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE])
+              if im is not None]
+    first = sample[0] if sample else None
     out = {
         "kind": "image folder",
         "path": str(path),
@@ -322,7 +331,7 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
         "height": None if first is None else int(first.shape[0]),
         "labelled_synthetic": sum(1 for x in labels if x),
         "synthetic_label": next((x for x in labels if x), None),
-        "watermark": _watermark_frames([s for s in sample if s is not None]),
+        "watermark": _watermark_images(sample),
     }
     out["synthetic"] = bool(out["labelled_synthetic"]) or out["watermark"]["found"]
     return out

@@ -27,6 +27,19 @@ def twoface(*args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, **kw)
 
 
+@pytest.fixture()
+def cli(capsys):
+    """Run the CLI in this process (cheaper than a subprocess): returns (exit code, stdout, stderr)."""
+    from twoface.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+    return run
+
+
 def speaker_of(source_path: str) -> str:
     stem = Path(source_path).stem
     return GRID_SPEAKER.get(stem, stem)

@@ -106,7 +106,8 @@ def test_prune_counts_faces_in_sorted_subfolders_and_several_folders(two_faces_e
 @pytest.fixture()
 def workflow_dirs(two_faces_extract, grid_extract, tmp_path):
     faces, store = work_copy(two_faces_extract, tmp_path / "w")
-    _, grid_store = work_copy(grid_extract, tmp_path / "g")
+    grid_store = tmp_path / "grid.twoface.db"
+    shutil.copy2(sorted((grid_extract / "stores").glob("*.twoface.db"))[0], grid_store)
     return faces, store, grid_store
 
 
@@ -118,7 +119,8 @@ def one_line_error(res, *needles: str) -> None:
         assert n in lines[0], lines[0]
 
 
-def test_prune_refuses_bad_inputs(workflow_dirs, tmp_path):
+def test_prune_refuses_bad_inputs(workflow_dirs, tmp_path, cli):
+    twoface = cli
     faces, store, grid_store = workflow_dirs
     store_rows = len(store_faces(store))
     # a store of another source: the face folder holds none of its faces

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
     rows = []
     for k, v in d.items():
-        if k in ("kind", "path"):
+        if not prefix and k == "kind":
             continue
         name = f"{prefix}{k}".replace("_", " ")
         if isinstance(v, dict) and v and len(v) <= 12 and k not in ("options", "sources"):
@@ -63,7 +63,7 @@ def render(info: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{info['kind']}: {info['path']}", show_header=False, title_justify="left")
+    table = Table(title=info["kind"], show_header=False, title_justify="left", title_style="bold")
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for name, value in _flatten(info):
