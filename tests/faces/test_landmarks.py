@@ -138,3 +138,18 @@ def test_closed_landmarker_refuses_work(grid_face):
     with pytest.raises(RuntimeError):
         lm.landmarks(frame, det)
     lm.close()  # closing twice is harmless
+
+
+def test_side_by_side_faces_each_get_their_own_landmarks(data_dir, read_frames, detector, landmarker):
+    """The enlarged crop around one face also shows part of its neighbour; keep the right one."""
+    for f in read_frames(data_dir / "convert/two_faces_side_by_side.mp4", every=7):
+        faces = detector.detect(f)
+        assert len(faces) == 2
+        for det in faces:
+            lm = landmarker.landmarks(f, det)
+            assert lm is not None
+            anchors = align.five_points(lm.points)
+            assert np.linalg.norm(anchors - det.points5, axis=1).mean() < 0.1 * det.size
+            x, y, w, h = det.bbox
+            centre = lm.points.mean(0)
+            assert x < centre[0] < x + w and y < centre[1] < y + h
