@@ -2,8 +2,8 @@
 
 Frames of the dev clips go through MediaPipe's Face Landmarker (the same model
 extract uses), then a plain square crop around the 478 points is resized to
-128 px and written with FaceMeta: real faces, real landmarks, a real face-oval
-mask polygon. The alignment is simpler than extract's, which these tests do not need.
+128 px and written with FaceMeta: real faces, real landmarks, the real mask
+polygons of twoface.faces.masks. The alignment is simpler than extract's, which these tests do not need.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def make_faces(clips: list[Path], out: Path, every: int, limit: int) -> Path:
     import cv2
     import mediapipe as mp
 
-    from twoface.faces.mesh import FACE_OVAL
+    from twoface.faces.masks import mask_polygons
     from twoface.store import FaceMeta, write_face_png
 
     out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ def make_faces(clips: list[Path], out: Path, every: int, limit: int) -> Path:
                     aligned = pts * s + m[:, 2]
                     meta = FaceMeta(source_path=str(clip), source_fingerprint=f"fp-{clip.stem}", frame=i, face=0,
                                     size=SIZE, coverage=1.5, matrix=m.tolist(), landmarks=aligned.tolist(),
-                                    masks={"extended": [aligned[list(FACE_OVAL)].tolist()]})
+                                    masks=mask_polygons(aligned))
                     write_face_png(out / f"{clip.stem}_{i:06d}_0.png", bgr, meta)
                     written += 1
     return out

@@ -110,3 +110,25 @@ def test_corrupt_png_is_named(face_dirs, tmp_path):
     with pytest.raises(InputError, match="cannot decode") as err:
         FaceSet(tmp_path, 64)
     assert bad.name in str(err.value)
+
+
+def test_mask_choices(face_dirs, set_a, tmp_path):
+    none = FaceSet(face_dirs["b"], 32, mask="none")
+    assert bool((none.masks == 255).all())
+    comp = FaceSet(face_dirs["b"], 64, mask="components")
+    ext = FaceSet(face_dirs["b"], 64)
+    # the extended mask reaches up the forehead; components stop at the brows
+    assert ext.masks.float().mean() > comp.masks.float().mean() > 20
+    # a face without stored polygons gets them from its landmarks: the same mask up to 0.1 px rounding
+    src = sorted(face_dirs["b"].glob("*.png"))[0]
+    img, meta = read_face(src)
+    meta.masks = {}
+    from twoface.store import write_face_png
+
+    write_face_png(tmp_path / src.name, img, meta)
+    rebuilt = FaceSet(tmp_path, 64, holdout=0)
+    diff = (rebuilt.masks[0].float() - ext.masks[ext.files.index(src)].float()).abs()
+    assert diff.mean() < 1.0 and (diff > 32).float().mean() < 0.01, (diff.mean(), diff.max())
+    with pytest.raises(InputError, match="unknown mask 'hair'") as err:
+        FaceSet(tmp_path, 64, mask="hair")
+    assert src.name in str(err.value)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,50 +71,20 @@ def render_face_mask(meta: FaceMeta, name: str, size: int, path: Path) -> np.nda
     """The named mask of a face as uint8 (size, size), rendered at training size."""
     if name == "none":
         return np.full((size, size), 255, np.uint8)
-    face_masks = _mask_module()
+    from ..faces import masks as face_masks
 
     factor = size / float(meta.size)
     polygons = (meta.masks or {}).get(name)
     if polygons is None:
+        if name not in face_masks.MASKS:
+            raise InputError(f"unknown mask {name!r}; choose none, {', '.join(face_masks.MASKS)}", path)
         points = meta.landmarks_array()
         if points.shape[0] != 478:
             raise InputError(f"face has no {name!r} mask and no 478-point landmarks to build one from", path)
-        polygons = face_masks.mask_polygons(points * factor).get(name)
+        polygons = face_masks.mask_polygons(points * factor, [name])[name]
         factor = 1.0
-        if polygons is None:
-            raise InputError(f"unknown mask {name!r}; the face has masks {', '.join(meta.masks) or 'none'}", path)
     rendered = face_masks.render_mask(_scale_polygons(polygons, factor), size, feather=max(1, size // 32))
     return np.clip(np.asarray(rendered, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _mask_module():
-    """``twoface.faces.masks``; until that module exists, a minimal stand-in with the same two calls."""
-    try:
-        return importlib.import_module("twoface.faces.masks")
-    except ModuleNotFoundError as err:
-        if err.name != "twoface.faces.masks":
-            raise
-        return _FallbackMasks
-
-
-class _FallbackMasks:
-    """Fill + feather polygons with OpenCV (same contract as faces.masks.render_mask)."""
-
-    @staticmethod
-    def mask_polygons(points: np.ndarray) -> dict:
-        from ..faces.mesh import FACE_OVAL
-
-        return {"extended": [points[list(FACE_OVAL)].tolist()]}
-
-    @staticmethod
-    def render_mask(polygons, size: int, feather: int) -> np.ndarray:
-        canvas = np.zeros((size, size), np.float32)
-        polys = [np.round(np.asarray(p, np.float32)).astype(np.int32) for p in polygons]
-        cv2.fillPoly(canvas, polys, 1.0)
-        if feather > 0:
-            k = 2 * feather + 1
-            canvas = cv2.GaussianBlur(canvas, (k, k), 0)
-        return canvas
 
 
 def _decode(path: Path, size: int, mask: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, FaceMeta]:
