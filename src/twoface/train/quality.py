@@ -54,10 +54,17 @@ class IdentityProbe:
     def __init__(self, a: Side, b: Side, embedder=None):
         if embedder is None:
             try:
+                import cv2
+
                 from ..faces.identity import Embedder
             except ImportError as err:
                 raise MissingDependency(f"the SFace embedder is not available ({err})") from err
-            embedder = Embedder()
+            previous = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV's engine notes are noise here
+            try:
+                embedder = Embedder()
+            finally:
+                cv2.utils.logging.setLogLevel(previous)
         self.embedder = embedder
         self.a, self.b = a, b
         self.references = {
