@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("GLOG_minloglevel", "2")
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TWOFACE_TEST_DATA", REPO.parent / "shared" / "data" / "dev"))
 

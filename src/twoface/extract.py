@@ -107,12 +107,15 @@ class FaceAnalyzer:
             lm = self.landmarker.landmarks(image, det)
             if lm is None:
                 continue
-            identity = self.embedder.embed(image, lm.points)
+            M = align.align_matrix(lm.points, self.opts.size, self.coverage)
+            face_img = align.warp(image, M, self.opts.size)
+            if self.opts.size >= 150:  # the identity crop is a small resize of the aligned face
+                identity = self.embedder.embed_aligned(align.identity_from_aligned(face_img, self.coverage)[None])[0]
+            else:
+                identity = self.embedder.embed(image, lm.points)
             if not self._keep(identity):
                 continue
-            M = align.align_matrix(lm.points, self.opts.size, self.coverage)
             aligned_pts = align.transform_points(lm.points, M)
-            face_img = align.warp(image, M, self.opts.size)
             blur = float(self._quality.blur_score(face_img))
             record = FaceRecord(
                 frame=frame, face=len(found), bbox=tuple(float(v) for v in det.bbox), score=float(det.score),
@@ -292,15 +295,19 @@ class _Run:
         return frame.index, frame.time, frame.name, faces, debug
 
     def go(self, start: int) -> tuple[int, int]:
+        import cv2
+
         workers = self.opts.workers or max(1, min(4, os.cpu_count() or 1))
+        cv_threads = cv2.getNumThreads()
+        if workers > 1:
+            cv2.setNumThreads(1)  # our threads already fill the cores; OpenCV's own pool would oversubscribe
         total = self.media.info.frame_count
         frames_done = faces_done = 0
         bar = _Progress(self.progress, total, start, str(self.src.path))
         pending: collections.deque = collections.deque()
-        every = self.opts.every
         try:
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
-                for frame in self.media.frames(start=start, every=every):
+                for frame in self.media.frames(start=start, every=self.opts.every):
                     self.last_index = frame.index
                     pending.append(pool.submit(self._work, frame))
                     while len(pending) > workers * 2:  # bounded: memory stays flat
@@ -318,6 +325,7 @@ class _Run:
             for p in pending:
                 p.cancel()
             bar.close()
+            cv2.setNumThreads(cv_threads)
             for a in self._analyzers:
                 a.close()
         return frames_done, faces_done

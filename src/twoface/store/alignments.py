@@ -239,7 +239,13 @@ class AlignmentsStore:
 
     def _write_error(self, err: sqlite3.Error) -> StoreError:
         text = str(err)
-        if "full" in text:
+        try:
+            import shutil
+
+            low = shutil.disk_usage(self.path.parent).free < (1 << 20)
+        except OSError:
+            low = False
+        if "full" in text or low:
             text = "no space left on the device"
         elif "readonly" in text or "read-only" in text:
             text = "permission denied (read-only)"
