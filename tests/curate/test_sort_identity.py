@@ -70,3 +70,24 @@ def test_identity_rename_prefixes_names_and_undo_restores(grid_extract, tmp_path
     undo = sort_faces(faces, undo=True)
     assert undo.undo.restored == len(before) and not undo.undo.missing
     assert tree_hashes(faces) == before
+
+
+def test_faces_without_stored_identity_are_embedded(grid_extract, tmp_path):
+    """Faces whose metadata lost its identity vector are embedded from their pixels and still group right."""
+    from twoface.store import read_face, write_face_png
+
+    faces = tmp_path / "f"
+    faces.mkdir()
+    picked = [p for p in list_face_files(grid_extract / "faces") if p.name.startswith(("lbax4n", "lwbsza", "sbwe5n"))]
+    stripped = set()
+    for i, p in enumerate(picked):
+        image, meta = read_face(p)
+        if i % 5 == 0:
+            meta.identity = None
+            stripped.add(p.name)
+        write_face_png(faces / p.name, image, meta)
+    assert len(stripped) == 9
+    result = sort_faces(faces, by="identity")
+    clusters = clusters_of(faces)
+    assert len(clusters) == 3 and purity(clusters) == 1.0, {k: Counter(v) for k, v in clusters.items()}
+    assert [g.count for g in result.groups] == [15, 15, 15]

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..curate import prune
 
-    r = prune(args.store, args.faces, dry_run=args.dry_run)
+    r = prune(args.store, args.faces, dry_run=args.dry_run, progress=sys.stderr.isatty())
     verb = "would remove" if r.dry_run else "removed"
     print(f"{r.store}: kept {r.kept} faces, {verb} {r.removed}")
     if r.empty_frames:

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from ..curate import sort_faces
 
     result = sort_faces(args.faces, by=args.by, bins=args.bins, rename=args.rename, dry_run=args.dry_run,
-                        undo=args.undo, threshold=args.threshold, reference=args.reference, method=args.method)
+                        undo=args.undo, threshold=args.threshold, reference=args.reference, method=args.method,
+                        progress=sys.stderr.isatty())
     if result.undo is not None:
         _print_undo(result)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .items import FaceItem
+from .items import FaceItem, tracked
 
 EMBED_DIM = 128
 
@@ -21,7 +21,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-12)
 
 
-def face_embeddings(items: list[FaceItem]) -> np.ndarray:
+def face_embeddings(items: list[FaceItem], progress: bool = False) -> np.ndarray:
     """(N, 128) float32 unit vectors, one per face, in ``items`` order."""
     out = np.zeros((len(items), EMBED_DIM), np.float32)
     missing = []
@@ -35,7 +35,7 @@ def face_embeddings(items: list[FaceItem]) -> np.ndarray:
         from ..faces.identity import Embedder
 
         embedder = Embedder()
-        for i in missing:
+        for i in tracked(missing, "embedding faces", progress):
             it = items[i]
             out[i] = embedder.embed(it.image, it.meta.landmarks_array())
             it.release()

@@ -9,12 +9,29 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator, TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
 from ..store.metadata import FaceMeta, list_face_files, read_face_meta
+
+
+T = TypeVar("T")
+PROGRESS_MIN = 200  # smaller jobs finish before a bar would be worth drawing
+
+
+def tracked(seq: list[T] | Iterable[T], description: str, enabled: bool, total: int | None = None) -> Iterator[T]:
+    """Iterate with a rich progress bar on stderr when ``enabled`` and the job is big enough."""
+    total = len(seq) if total is None and hasattr(seq, "__len__") else total
+    if not enabled or (total is not None and total < PROGRESS_MIN):
+        yield from seq
+        return
+    from rich.console import Console
+    from rich.progress import track
+
+    yield from track(seq, description=description, total=total, console=Console(stderr=True), transient=True)
 
 
 @dataclass(eq=False)
@@ -52,7 +69,7 @@ def rel_path(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def load_folder(folder: str | Path) -> FaceFolder:
+def load_folder(folder: str | Path, progress: bool = False) -> FaceFolder:
     """Every face PNG under ``folder`` (recursive), sorted by path.
 
     Raises ``InputError`` for a missing folder, a file, or a folder with no face PNG.
@@ -61,7 +78,7 @@ def load_folder(folder: str | Path) -> FaceFolder:
     files = list_face_files(root)
     items: list[FaceItem] = []
     others: list[Path] = []
-    for p in files:
+    for p in tracked(files, "reading faces", progress):
         if any(part.startswith(".") for part in p.relative_to(root).parts[:-1]):
             continue  # hidden folders (ours or the user's) are not part of the face set
         try:

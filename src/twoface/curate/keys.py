@@ -15,7 +15,7 @@ import numpy as np
 
 from . import measures
 from .embeddings import face_embeddings, reference_embedding
-from .items import FaceItem
+from .items import FaceItem, tracked
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,13 @@ class SortKey:
 @dataclass
 class KeyOptions:
     reference: str | Path | None = None  # for "similarity": a face PNG or photo; None = the set's mean
+    progress: bool = False  # a progress bar on stderr for big folders
 
 
 def _per_face(fn: Callable[[FaceItem], float]) -> Callable[[list[FaceItem], KeyOptions], np.ndarray]:
-    def values(items: list[FaceItem], _opts: KeyOptions) -> np.ndarray:
+    def values(items: list[FaceItem], opts: KeyOptions) -> np.ndarray:
         out = np.empty(len(items), np.float64)
-        for i, it in enumerate(items):
+        for i, it in enumerate(tracked(items, "measuring", opts.progress)):
             out[i] = fn(it)
             it.release()  # keep memory flat on big folders
         return out
@@ -49,7 +50,7 @@ def _pose(index: int) -> Callable[[FaceItem], float]:
 
 
 def _similarity(items: list[FaceItem], opts: KeyOptions) -> np.ndarray:
-    emb = face_embeddings(items)
+    emb = face_embeddings(items, opts.progress)
     if opts.reference is not None:
         ref = reference_embedding(opts.reference)
     else:

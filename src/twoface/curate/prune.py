@@ -57,10 +57,11 @@ def compact_ranges(numbers: Iterable[int]) -> str:
     return ", ".join(parts)
 
 
-def _kept_keys(folders: list[Path], fingerprint: str, source_path: str, report: PruneReport) -> set[tuple[int, int]]:
+def _kept_keys(folders: list[Path], fingerprint: str, source_path: str, report: PruneReport,
+               progress: bool) -> set[tuple[int, int]]:
     kept: set[tuple[int, int]] = set()
     for folder in folders:
-        faces = load_folder(folder)
+        faces = load_folder(folder, progress)
         report.not_faces += len(faces.others)
         mine = [it for it in faces.items if it.meta.source_fingerprint == fingerprint]
         if not mine:
@@ -72,8 +73,12 @@ def _kept_keys(folders: list[Path], fingerprint: str, source_path: str, report: 
     return kept
 
 
-def prune(store: str | Path, faces_folders: str | Path | Iterable[str | Path], dry_run: bool = False) -> PruneReport:
-    """Remove store faces whose PNG is in none of ``faces_folders`` (the ``twoface prune`` verb)."""
+def prune(store: str | Path, faces_folders: str | Path | Iterable[str | Path], dry_run: bool = False,
+          progress: bool = False) -> PruneReport:
+    """Remove store faces whose PNG is in none of ``faces_folders`` (the ``twoface prune`` verb).
+
+    ``progress`` draws a progress bar on stderr while big folders are read.
+    """
     store_path = Path(store)
     folders = [Path(faces_folders)] if isinstance(faces_folders, (str, Path)) else [Path(f) for f in faces_folders]
     if not folders:
@@ -83,7 +88,7 @@ def prune(store: str | Path, faces_folders: str | Path | Iterable[str | Path], d
         if src is None:
             raise StoreError("this store has no source yet (its extract never got going); nothing to prune", store_path)
         report = PruneReport(store=store_path, source=src.path, dry_run=dry_run)
-        present = _kept_keys(folders, src.fingerprint, src.path, report)
+        present = _kept_keys(folders, src.fingerprint, src.path, report, progress)
         rows = [(f.frame, f.face) for f in db.faces()]
         row_set = set(rows)
         report.removed_keys = [k for k in rows if k not in present]

@@ -64,13 +64,17 @@ class SortResult:
 
 def sort_faces(folder: str | Path, by: str = "identity", *, bins: int | None = None, rename: bool = False,
                dry_run: bool = False, undo: bool = False, threshold: float | None = None,
-               reference: str | Path | None = None, method: str = "agglomerative") -> SortResult:
-    """Sort the face PNGs under ``folder`` (the ``twoface sort`` verb). See the module docstring."""
+               reference: str | Path | None = None, method: str = "agglomerative",
+               progress: bool = False) -> SortResult:
+    """Sort the face PNGs under ``folder`` (the ``twoface sort`` verb). See the module docstring.
+
+    ``progress`` draws a progress bar on stderr while big folders are read and measured.
+    """
     root = Path(folder)
     if undo:
         return _undo(root, dry_run)
     _check_options(by, bins, rename, reference)
-    faces = load_folder(root)
+    faces = load_folder(root, progress)
     journal = Journal.load(root)
     if journal.entries and journal.entries[-1].status != "done":
         raise InputError(f"a previous sort was interrupted; run `twoface sort {root} --undo` first", root)
@@ -78,9 +82,9 @@ def sort_faces(folder: str | Path, by: str = "identity", *, bins: int | None = N
     for it in faces.items:
         it.original = originals[it.rel]
     if by == "identity":
-        result, targets = _plan_identity(faces, rename, threshold, method)
+        result, targets = _plan_identity(faces, rename, threshold, method, progress)
     else:
-        result, targets = _plan_key(faces, by, bins, rename, reference)
+        result, targets = _plan_key(faces, by, bins, rename, KeyOptions(reference=reference, progress=progress))
     result.others = faces.others
     result.dry_run = dry_run
     result.moves = _moves(root, faces.items, targets)
@@ -146,8 +150,8 @@ def _join(*parts: str) -> str:
 
 
 def _plan_identity(faces: FaceFolder, rename: bool, threshold: float | None,
-                   method: str) -> tuple[SortResult, list[str]]:
-    labels = cluster_identities(face_embeddings(faces.items), method=method, threshold=threshold)
+                   method: str, progress: bool) -> tuple[SortResult, list[str]]:
+    labels = cluster_identities(face_embeddings(faces.items, progress), method=method, threshold=threshold)
     n_clusters = int(labels.max()) + 1 if (labels != NOISE).any() else 0
     width = max(3, len(str(max(n_clusters - 1, 0))))
     names = {k: f"{k:0{width}d}" for k in range(n_clusters)} | {NOISE: "noise"}
@@ -169,9 +173,9 @@ def _plan_identity(faces: FaceFolder, rename: bool, threshold: float | None,
 
 
 def _plan_key(faces: FaceFolder, by: str, bins: int | None, rename: bool,
-              reference) -> tuple[SortResult, list[str]]:
+              opts: KeyOptions) -> tuple[SortResult, list[str]]:
     key = KEYS[by]
-    values = key.values(faces.items, KeyOptions(reference=reference))
+    values = key.values(faces.items, opts)
     n = len(values)
     # stable: ties keep the original-name order, so re-running gives the same names
     order = sorted(range(n), key=lambda i: (values[i], faces.items[i].original))
