@@ -121,3 +121,34 @@ def test_load_refuses_other_parameters():
         O.load_optimizer_state(O.build_optimizer("adam", b.parameters()), tensors, meta)
     with pytest.raises(ModelError, match="Lion"):
         O.load_optimizer_state(O.build_optimizer("lion", a.parameters()), tensors, meta)
+
+
+def test_adabelief_and_lion_follow_the_papers():
+    """Three steps against the update rules written out from the papers (Zhuang 2020, Chen 2023)."""
+    torch.manual_seed(3)
+    grads = [torch.randn(6) for _ in range(3)]
+    lr, b1, b2, eps, wd = 0.1, 0.9, 0.99, 1e-8, 0.01
+
+    x = torch.nn.Parameter(torch.ones(6))
+    opt = O.AdaBelief([x], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    ref, m, s = torch.ones(6, dtype=torch.float64), torch.zeros(6, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
+    for t, g in enumerate(grads, 1):
+        x.grad = g.clone()
+        opt.step()
+        g = g.double()
+        ref = ref * (1 - lr * wd)
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * (g - m) ** 2 + eps
+        ref = ref - lr * (m / (1 - b1 ** t)) / ((s / (1 - b2 ** t)).sqrt() + eps)
+    assert torch.allclose(x.detach().double(), ref, atol=1e-6)
+
+    y = torch.nn.Parameter(torch.ones(6))
+    opt = O.Lion([y], lr=lr, betas=(b1, b2), weight_decay=wd)
+    ref, m = torch.ones(6, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
+    for g in grads:
+        y.grad = g.clone()
+        opt.step()
+        g = g.double()
+        ref = ref * (1 - lr * wd) - lr * torch.sign(b1 * m + (1 - b1) * g)
+        m = b2 * m + (1 - b2) * g
+    assert torch.allclose(y.detach().double(), ref, atol=1e-6)

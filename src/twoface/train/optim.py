@@ -5,7 +5,9 @@ Interface for the trainer:
 - ``build_optimizer(name, params, lr=None, betas=None, weight_decay=None, eps=None)``: ``name`` is a
   key of ``OPTIMIZERS`` (adam, adamw, adabelief, lion). ``None`` means the per-optimizer default in
   ``DEFAULTS`` (adam: lr 5e-5, betas (0.5, 0.999), faceswap's defaults; lion: lr 1.5e-5, since
-  its sign update wants a 3–10× smaller rate than Adam).
+  its sign update wants a 3–10× smaller rate than Adam). Adam/AdamW use torch's fused kernel when
+  every parameter is a float tensor on CPU or CUDA (several times faster than foreach on CPU);
+  AdaBelief and Lion are written here with multi-tensor (``torch._foreach_*``) ops.
 - ``Warmup(optimizer, iterations)``: ``warmup.apply(iteration)`` before each step sets every group's
   lr to ``base_lr * min(1, (iteration + 1) / iterations)``. It is a pure function of the
   iteration, so a resumed run needs no scheduler state (only the iteration from state.json).
@@ -54,34 +56,37 @@ class AdaBelief(Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            params, grads, m, s, steps = [], [], [], [], []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad
                 state = self.state[p]
                 if not state:
                     state["step"] = torch.zeros((), dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-                step = int(state["step"].item())
-                m, s = state["exp_avg"], state["exp_avg_var"]
-                if wd:
-                    p.mul_(1 - lr * wd)
-                m.lerp_(g, 1 - beta1)
-                diff = g - m
-                s.mul_(beta2).addcmul_(diff, diff, value=1 - beta2).add_(eps)
-                bias1 = 1 - beta1 ** step
-                bias2 = 1 - beta2 ** step
-                denom = (s / bias2).sqrt_().add_(eps)
-                p.addcdiv_(m, denom, value=-lr / bias1)
+                params.append(p), grads.append(p.grad), m.append(state["exp_avg"])
+                s.append(state["exp_avg_var"]), steps.append(int(state["step"].item()))
+            if not params:
+                continue
+            # multi-tensor ops: the same arithmetic as a loop per tensor, with far less Python overhead
+            if wd:
+                torch._foreach_mul_(params, 1 - lr * wd)
+            torch._foreach_lerp_(m, grads, 1 - beta1)
+            diff = torch._foreach_sub(grads, m)
+            torch._foreach_mul_(s, beta2)
+            torch._foreach_addcmul_(s, diff, diff, value=1 - beta2)
+            torch._foreach_add_(s, eps)
+            del diff
+            denom = torch._foreach_sqrt(s)
+            torch._foreach_div_(denom, [math.sqrt(1 - beta2 ** t) for t in steps])
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(params, m, denom, [-lr / (1 - beta1 ** t) for t in steps])
         return loss
 
 
@@ -97,29 +102,37 @@ class Lion(Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, wd = group["lr"], group["weight_decay"]
+            params, grads, m = [], [], []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad
                 state = self.state[p]
                 if not state:
                     state["step"] = torch.zeros((), dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-                m = state["exp_avg"]
-                if wd:
-                    p.mul_(1 - lr * wd)
-                update = m.lerp(g, 1 - beta1).sign_()
-                p.add_(update, alpha=-lr)
-                m.lerp_(g, 1 - beta2)
+                params.append(p), grads.append(p.grad), m.append(state["exp_avg"])
+            if not params:
+                continue
+            if wd:
+                torch._foreach_mul_(params, 1 - lr * wd)
+            update = torch._foreach_lerp(m, grads, 1 - beta1)  # β1·m + (1 − β1)·g
+            torch._foreach_sign_(update)
+            torch._foreach_add_(params, update, alpha=-lr)
+            del update
+            torch._foreach_lerp_(m, grads, 1 - beta2)
         return loss
+
+
+def _closure(closure):
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 def _check(lr: float, betas, eps: float, weight_decay: float) -> None:
@@ -131,14 +144,27 @@ def _check(lr: float, betas, eps: float, weight_decay: float) -> None:
         raise TwofaceError("eps and weight decay must be >= 0")
 
 
-def _adam(params, lr, betas, eps, weight_decay):
+def _can_fuse(params: list) -> bool:
+    """torch's fused Adam kernels take float tensors on CPU (torch ≥ 2.4) and CUDA."""
+    tensors = [q for p in params for q in (p["params"] if isinstance(p, dict) else [p])]
+    return bool(tensors) and all(t.is_floating_point() and t.device.type in ("cpu", "cuda") for t in tensors)
+
+
+def _adam_family(cls, params, lr, betas, eps, weight_decay):
+    """Adam/AdamW with the fused kernel where it exists: one pass over memory instead of ~10
+    (measured here on 20 M parameters: 0.19 s a step fused, 0.90 s foreach, 1.3 s per tensor)."""
     _check(lr, betas, eps, weight_decay)
-    return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=True)
+    params = list(params)
+    kind = {"fused": True} if _can_fuse(params) else {"foreach": True}
+    return cls(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, **kind)
+
+
+def _adam(params, lr, betas, eps, weight_decay):
+    return _adam_family(torch.optim.Adam, params, lr, betas, eps, weight_decay)
 
 
 def _adamw(params, lr, betas, eps, weight_decay):
-    _check(lr, betas, eps, weight_decay)
-    return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=True)
+    return _adam_family(torch.optim.AdamW, params, lr, betas, eps, weight_decay)
 
 
 def _adabelief(params, lr, betas, eps, weight_decay):
