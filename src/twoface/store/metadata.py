@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -44,10 +44,13 @@ class FaceMeta:
     version: int = META_VERSION
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        src = {"path": d.pop("source_path"), "fingerprint": d.pop("source_fingerprint"),
-               "frame": d.pop("frame"), "face": d.pop("face")}
-        return {"version": d.pop("version"), "source": src, **d}
+        # built by hand: dataclasses.asdict deep-copies the 478 landmark pairs, a hot spot in extract
+        return {"version": self.version,
+                "source": {"path": self.source_path, "fingerprint": self.source_fingerprint,
+                           "frame": self.frame, "face": self.face},
+                "size": self.size, "coverage": self.coverage, "matrix": self.matrix,
+                "landmarks": self.landmarks, "pose": self.pose, "identity": self.identity,
+                "masks": self.masks, "blur": self.blur, "blendshapes": self.blendshapes}
 
     @classmethod
     def from_json(cls, d: dict) -> "FaceMeta":
@@ -131,7 +134,7 @@ def read_text_chunks(data: bytes) -> dict[str, str]:
     return out
 
 
-def encode_face_png(image: np.ndarray, meta: FaceMeta, compression: int = 3) -> bytes:
+def encode_face_png(image: np.ndarray, meta: FaceMeta, compression: int = 1) -> bytes:
     ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise ValueError("PNG encoding failed")
