@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from conftest import cached_extract
 from twoface.inspect import inspect_path
-from twoface.store import AlignmentsStore, list_face_files, read_face, read_face_meta
+from twoface.store import AlignmentsStore, list_face_files, read_face
 
 CLI = [sys.executable, "-m", "twoface.cli"]
 

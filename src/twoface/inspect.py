@@ -22,7 +22,6 @@ from pathlib import Path
 from .errors import InputError, ModelError, TwofaceError
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
-VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".flv", ".mpg", ".mpeg", ".m4v", ".gif"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FORMAT = "twoface-model"  # config.json "format" (train/checkpoint.py)

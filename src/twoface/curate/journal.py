@@ -97,15 +97,8 @@ class Journal:
         data = {"app": JOURNAL_APP, "version": JOURNAL_VERSION, "entries": [asdict(e) for e in self.entries]}
         atomic_write_text(self.path, json.dumps(data, indent=1))
 
-    def original_of(self, rel: str) -> str:
-        """Where a file (current relative path) was before every sort in the stack."""
-        for entry in reversed(self.entries):
-            back = {dst: src for src, dst in entry.moves}
-            rel = back.get(rel, rel)
-        return rel
-
     def originals(self, rels: list[str]) -> dict[str, str]:
-        """``original_of`` for many paths, building each entry's reverse map once."""
+        """Where each file (current relative path) was before every sort in the stack."""
         out = {r: r for r in rels}
         for entry in reversed(self.entries):
             back = {dst: src for src, dst in entry.moves}
@@ -175,6 +168,8 @@ def undo_last(journal: Journal, dry_run: bool = False) -> UndoReport:
             report.missing.append(src)
         else:
             report.conflicts.append(dst)
+    report.missing.sort()
+    report.conflicts.sort()
     if dry_run:
         report.remaining = len(journal.entries) - 1
         return report
