@@ -44,8 +44,10 @@ def test_exact_resume(split):
 
 
 def test_batches_have_the_asked_shape(split):
+    before = torch.get_num_threads()
     with BatchStream(split, 4, Augmenter(32, 64), seed=0) as stream:
         b = next(stream)
+    assert torch.get_num_threads() == before  # the producer's one-thread setting stays in its thread
     assert b.warped.shape == (4, 3, 32, 32) and b.target.shape == (4, 3, 64, 64)
     assert b.target_mask.shape == b.weights.shape == (4, 1, 64, 64)
 

@@ -14,8 +14,9 @@ function of ``(seed, epoch, position, batches)``: that small dict is the state.
 
 Interface:
 
-- ``BatchStream(split, batch_size, augmenter, seed=0, device="cpu", prefetch=2, tune_memory=True)``:
-  ``tune_memory`` calls :func:`twoface.data.memory.tune_allocator` (process-wide, see there). ``split`` is a
+- ``BatchStream(split, batch_size, augmenter, seed=0, device="cpu", prefetch=2, tune_memory=True,
+  threads=1)``: ``tune_memory`` calls :func:`twoface.data.memory.tune_allocator` (process-wide, see
+  there); ``threads`` is torch's intra-op thread count inside the producer thread only. ``split`` is a
   ``FaceSplit`` (or anything with ``images``, ``masks``, ``landmarks`` tensors); iterating (or
   ``next(stream)``) yields :class:`~twoface.data.augment.Batch` on ``device``. Batches always hold
   ``batch_size`` faces: an epoch's tail is topped up from the next epoch's order.
@@ -51,7 +52,8 @@ class BatchStream:
     """Infinite random batches of one face split (each epoch a permutation), prefetched in a thread."""
 
     def __init__(self, split, batch_size: int, augmenter: Augmenter, seed: int = 0,
-                 device: str | torch.device = "cpu", prefetch: int = 2, tune_memory: bool = True):
+                 device: str | torch.device = "cpu", prefetch: int = 2, tune_memory: bool = True,
+                 threads: int = 1):
         if len(split.images) == 0:
             raise ValueError("cannot stream batches from an empty face split")
         if tune_memory:
@@ -62,6 +64,7 @@ class BatchStream:
         self.seed = int(seed)
         self.device = torch.device(device)
         self.prefetch = max(1, int(prefetch))
+        self.threads = max(1, int(threads))
         self._state = {"seed": self.seed, "epoch": 0, "position": 0, "batches": 0}
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue | None = None
@@ -114,6 +117,9 @@ class BatchStream:
                 continue
 
     def _produce(self, state: dict, q: queue.Queue, stop: threading.Event) -> None:
+        # One intra-op thread here (the setting is per thread): the batch ops are small, and on a
+        # busy CPU OpenMP workers fighting the training step's own made them ~6× slower (measured).
+        torch.set_num_threads(self.threads)
         try:
             while not stop.is_set():
                 batch, state = self.make_batch(state)
