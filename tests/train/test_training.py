@@ -115,3 +115,16 @@ def test_load_model_names_the_mismatch(faces_a, faces_b, tmp_path, tiny_kwargs):
         ck.load_model(model_dir)
     with pytest.raises(ModelError, match="not a twoface model"):
         ck.load_model(tmp_path)
+
+
+def test_no_resume_starts_over(faces_a, faces_b, tmp_path, tiny_kwargs):
+    model_dir = tmp_path / "m"
+    train(faces_a, faces_b, model_dir, iterations=3, **tiny_kwargs)
+    narrower = {**tiny_kwargs, "options": {**tiny_kwargs["options"], "latent": 16}}
+    summary = train(faces_a, faces_b, model_dir, iterations=2, resume=False, **narrower)
+    assert summary["start_iteration"] == 0 and summary["iteration"] == 2
+    assert json.loads((model_dir / "config.json").read_text())["options"]["latent"] == 16
+    # the replaced model survives as the previous checkpoint until the next save
+    assert json.loads((model_dir / "config.json.prev").read_text())["options"]["latent"] == 32
+    assert json.loads((model_dir / "state.json.prev").read_text())["iteration"] == 3
+    assert ck.find_checkpoint(model_dir).iteration == 2
