@@ -178,3 +178,98 @@ def check_output(output: Path, overwrite: bool) -> None:
         raise OutputError("exists and is not a folder", output)
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         raise OutputError("already holds a demo's results; pass --overwrite or choose another --output", output)
+
+
+@dataclass
+class DemoResult:
+    output: Path
+    video: Path
+    strip: Path
+    report_path: Path
+    report: dict
+    clips: dict[str, Path]
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def before_after_strip(source: Path, swapped: Path, out: Path, columns: int = 6, height: int = 180) -> Path:
+    """A picture of ``columns`` frames spread over the clip: source on top, swap below, labelled synthetic."""
+    import cv2
+    import numpy as np
+
+    from .fsutil import atomic_write_bytes
+    from .media import open_media
+    from .media.label import label_jpeg
+
+    def frames_of(path: Path) -> list:
+        return [f.image for f in open_media(path).frames()]
+
+    top, bottom = frames_of(source), frames_of(swapped)
+    n = min(len(top), len(bottom))
+    if n == 0:
+        raise InputError("no frames to show", swapped)
+    picks = np.linspace(0, n - 1, min(columns, n)).round().astype(int)
+
+    def row(frames, label):
+        tiles = []
+        for i in picks:
+            f = frames[i]
+            w = max(1, round(f.shape[1] * height / f.shape[0]))
+            tiles.append(cv2.resize(f, (w, height), interpolation=cv2.INTER_AREA))
+        img = np.hstack(tiles)
+        cv2.putText(img, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        return img
+
+    strip = np.vstack([row(top, "source"), row(bottom, "swapped (synthetic)")])
+    ok, buf = cv2.imencode(".jpg", strip, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        raise OutputError("could not encode the before/after picture", out)
+    atomic_write_bytes(out, label_jpeg(buf.tobytes()))
+    return out
+
+
+def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str | Path | None = None,
+             clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
+             arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
+             every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
+             quiet: bool = False) -> DemoResult:
+    """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
+    from .convert import convert
+    from .evaluate import evaluate, summary
+    from .extract import extract
+    from .train import train
+
+    output = Path(output)
+    check_output(output, overwrite)
+    clips = fetch_clips(cache, clips_dir)
+    work = output / "work"
+    faces_a, faces_b, stores, model = work / "faces_a", work / "faces_b", work / "stores", work / "model"
+    if overwrite and work.exists():
+        shutil.rmtree(work)
+    _say(quiet, f"demo: extracting person A from {PERSON_A}")
+    extract(clips[PERSON_A], faces_a, store=stores / f"{PERSON_A}.twoface.db", every=every_a, size=128,
+            progress=not quiet)
+    for name in sorted(clips):
+        if name.startswith("1001_") and name != HELD_OUT:
+            _say(quiet, f"demo: extracting person B from {name}")
+            extract(clips[name], faces_b, store=stores / f"{name}.twoface.db", every=every_b, size=128,
+                    progress=not quiet)
+    budget = {"iterations": iterations} if iterations else {"minutes": minutes}
+    _say(quiet, f"demo: training {arch} for " + (f"{iterations} iterations" if iterations else f"{minutes:g} min"))
+    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch_size,
+          device=device, precision=precision, **budget)
+    video = output / "swapped_b2a.mp4"
+    _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
+    convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,
+            precision=precision, progress=not quiet)
+    strip = before_after_strip(clips[HELD_OUT], video, output / "before_after.jpg")
+    _say(quiet, "demo: evaluating")
+    report_path = output / "report.json"
+    report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
+                      device=device, precision=precision, progress=not quiet)
+    if not quiet:
+        print(summary(report))
+    return DemoResult(output, video, strip, report_path, report, clips)

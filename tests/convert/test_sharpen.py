@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from convert_fixtures import face_crops, frames  # noqa: F401 (fixtures)
 from twoface.convert.sharpen import SHARPENERS, sharpen
 from twoface.errors import TwofaceError
 

@@ -62,6 +62,9 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         kind = output_kind(output, opts.writer, info.is_video)
         if kind == "video" and not info.is_video:
             raise InputError("a video output needs a video input; write images (a folder) instead", input)
+        if kind == "images" and output.suffix and info.frame_count > 1:
+            raise InputError(f"has {info.frame_count} frames but the output {output.name} is one image; "
+                             "give a folder (no suffix) or a video file", input)
         out = Output(output, kind, info, opts, input, model, source_fingerprint(input))
         bar = _Bar(progress, info.frame_count, out.resume_from, input.name)
 
@@ -70,7 +73,8 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
             bar.update(index, written)
 
         pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
-                        is_video=info.is_video, progress=on_frame)
+                        is_video=info.is_video, progress=on_frame,
+                        keep_default=not (kind == "images" and not output.suffix))  # folders: faces only
         try:
             stats = pipe.run(start=out.resume_from)
         except BaseException:

@@ -78,50 +78,6 @@ class _StoreFaces:
         return out
 
 
-def isolate(image: np.ndarray, det, detections: list) -> np.ndarray:
-    """``image`` with every other detected face blacked out (outside ``det``'s own box).
-
-    Why: the landmarker looks at an enlarged crop around one detection and
-    returns the first face it sees there; when two faces are close (side by
-    side), that can be the neighbour, so both detections end up with the same
-    landmarks. Hiding the neighbours makes the crop hold one face only.
-    """
-    others = [d for d in detections if d is not det]
-    if not others:
-        return image
-    out = image.copy()
-    h, w = image.shape[:2]
-    x, y, bw, bh = det.bbox
-    keep = (int(max(0, x)), int(max(0, y)), int(min(w, x + bw)), int(min(h, y + bh)))
-    saved = image[keep[1]:keep[3], keep[0]:keep[2]].copy()
-    for d in others:
-        ox, oy, ow, oh = d.bbox
-        pad = 0.15 * max(ow, oh)
-        x0, y0 = int(max(0, ox - pad)), int(max(0, oy - pad))
-        x1, y1 = int(min(w, ox + ow + pad)), int(min(h, oy + oh + pad))
-        out[y0:y1, x0:x1] = 0
-    out[keep[1]:keep[3], keep[0]:keep[2]] = saved
-    return out
-
-
-class _Isolating:
-    """Wraps an analyzer's detector and landmarker so each face is landmarked on its own (see isolate)."""
-
-    def __init__(self, detector, landmarker):
-        self._detector, self._landmarker = detector, landmarker
-        self._last: list = []
-
-    def detect(self, image):
-        self._last = list(self._detector.detect(image))
-        return self._last
-
-    def landmarks(self, image, det):
-        return self._landmarker.landmarks(isolate(image, det, self._last), det)
-
-    def close(self) -> None:
-        self._landmarker.close()
-
-
 class FaceSource:
     """``faces(frame)`` for each frame in order; ``needs_analysis(index)`` says if it must look itself."""
 
@@ -188,8 +144,6 @@ class FaceSource:
                                 detector=o.detector, score_threshold=o.score_threshold, threshold=o.threshold)
             refs, excl = self._references()
             a = FaceAnalyzer(eo, refs, excl)
-            iso = _Isolating(a.detector, a.landmarker)  # adapter: see isolate()
-            a.detector, a.landmarker = iso, iso
             self._local.analyzer = a
             with self._lock:
                 self._analyzers.append(a)

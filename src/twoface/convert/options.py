@@ -37,11 +37,11 @@ class ConvertOptions:
     exclude: list[str] = field(default_factory=list)
     threshold: float = 0.4
     frames: str | None = None
-    keep_unchanged: bool | None = None  # None: keep for video, skip for image folders
+    keep_unchanged: bool | None = None  # None: skip for image-folder output, keep otherwise
     scale: float = 1.0
     writer: str | None = None  # None: from the input and the output's suffix
     image_format: str = "png"
-    quality: int = 23  # H.264 CRF (lower is better) / JPEG quality is 95
+    quality: int = 18  # H.264 CRF (lower is better)
     batch_size: int = 16
     overwrite: bool = False
     device: str = "auto"

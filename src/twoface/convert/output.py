@@ -20,6 +20,7 @@ from ..errors import OutputError
 from ..fsutil import atomic_write_text
 
 PROGRESS_FILE = ".twoface-convert.json"
+STAMP_FILE = "twoface-convert.json"  # inside a video's .parts folder
 
 
 def output_kind(out: Path, opts_writer: str | None, input_is_video: bool) -> str:
@@ -31,6 +32,11 @@ def output_kind(out: Path, opts_writer: str | None, input_is_video: bool) -> str
     if kind == "images" and input_is_video and out.suffix == "":
         return "images"
     return kind
+
+
+def _rate(info):
+    """The source's exact frame rate when known (29.97 stays 30000/1001), else its fps, else 25."""
+    return getattr(info, "rate", None) or info.fps or 25
 
 
 class Output:
@@ -68,24 +74,36 @@ class Output:
             return self._open_video(info, input_path, size)
         if out.exists() and not self.opts.overwrite:
             self._refuse_existing()
-        fps = info.fps or 25
-        return open_writer(out, self.kind, fps=fps, size=size, watermark=True,
+        return open_writer(out, self.kind, fps=_rate(info), size=size, watermark=True,
                            image_format=self.opts.image_format)
 
     def _open_video(self, info, input_path: Path, size):
-        from ..media import writer as mw
+        """A resumable segmented video; its ``.parts`` folder is only reused for the same input and model."""
+        import shutil
 
-        options = dict(time_base=getattr(info, "time_base", None), quality=self.opts.quality,
-                       audio_from=input_path if getattr(info, "has_audio", False) else None, watermark=True)
-        segmented = getattr(mw, "SegmentedVideoWriter", None)
-        if segmented is not None:
-            w = segmented(self.out, info.fps or 25, size, overwrite=self.opts.overwrite,
-                          stamp=self._stamp, **options)
-            self.resume_from = int(getattr(w, "resume_from", 0))
-            return w
-        if self.out.exists() and not self.opts.overwrite:
+        from ..media.segmented import SegmentedVideoWriter
+
+        parts = self.out.with_name(self.out.name + ".parts")
+        stamp_path = parts / STAMP_FILE
+        if parts.exists():
+            try:
+                stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                stamp = None
+            if stamp != self._stamp:
+                if not self.opts.overwrite:
+                    raise OutputError("holds an unfinished conversion of another input or model "
+                                      f"({parts.name}); pass --overwrite to start over", self.out)
+                shutil.rmtree(parts, ignore_errors=True)
+        elif self.out.exists() and not self.opts.overwrite:
             self._refuse_existing()
-        return mw.open_writer(self.out, "video", fps=info.fps or 25, size=size, **options)
+        w = SegmentedVideoWriter(self.out, _rate(info), size, time_base=getattr(info, "time_base", None),
+                                 quality=self.opts.quality,
+                                 audio_from=input_path if getattr(info, "has_audio", False) else None,
+                                 watermark=True)
+        atomic_write_text(stamp_path, json.dumps(self._stamp) + "\n")
+        self.resume_from = int(w.next_index)
+        return w
 
     def _check_folder(self) -> None:
         out = self.out

@@ -55,7 +55,7 @@ class Pipeline:
 
     def __init__(self, media, face_source, swapper, opts: ConvertOptions, selection: FrameSelection,
                  write: Callable[[FrameJob, np.ndarray], None], watermark: Callable[[np.ndarray], np.ndarray],
-                 is_video: bool, progress: Callable[[int, int], None] | None = None):
+                 is_video: bool, keep_default: bool = True, progress: Callable[[int, int], None] | None = None):
         self.media, self.faces, self.swapper, self.opts = media, face_source, swapper, opts
         self.selection, self.write, self.watermark = selection, write, watermark
         self.progress = progress
@@ -63,7 +63,7 @@ class Pipeline:
         self.side = opts.side
         smooth = is_video if opts.smooth is None else opts.smooth
         self.smoother = TransformSmoother(opts.smooth_cutoff, opts.smooth_beta) if smooth else None
-        keep = is_video if opts.keep_unchanged is None else opts.keep_unchanged
+        keep = keep_default if opts.keep_unchanged is None else opts.keep_unchanged
         self.keep_unchanged = keep
         self.finish = Finisher(opts, self.framing)
         self.stats = PipelineStats()

@@ -48,11 +48,10 @@ def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarr
         swp_pose.append(b.pose)
         src_bs.append(a.blendshapes)
         swp_bs.append(b.blendshapes)
-    n = len(src_pose)
     return {
-        "pairs_landmarked": n,
+        "pairs_landmarked": len(src_pose),
         "pose_error_deg": metrics.pose_error(np.array(src_pose).reshape(-1, 3), np.array(swp_pose).reshape(-1, 3)),
-        "expression_error": metrics.expression_error(np.array(src_bs).reshape(n, -1), np.array(swp_bs).reshape(n, -1)),
+        "expression_error": metrics.expression_error(np.array(src_bs).reshape(-1, 52), np.array(swp_bs).reshape(-1, 52)),
     }
 
 

