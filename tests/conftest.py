@@ -6,20 +6,16 @@ that all xdist workers share, and the result folder is reused read-only.
 """
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from twoface_testing import DATA, REPO, cached_extract  # noqa: F401  (re-exported for fixtures)
+
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("TWOFACE_TEST_DATA", REPO.parent / "shared" / "data" / "dev"))
 
 
 def _require_data() -> Path:
@@ -42,31 +38,6 @@ def shared_cache(tmp_path_factory) -> Path:
     path = root / "twoface-shared"
     path.mkdir(exist_ok=True)
     return path
-
-
-def cached_extract(cache: Path, inputs: list[Path] | Path, **options) -> Path:
-    """Extract ``inputs`` (one or more sources) into one face folder, once per test session.
-
-    Returns the folder; each source's store is ``<folder>/stores/<name>.twoface.db``.
-    """
-    from twoface.extract import extract
-
-    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    key = hashlib.sha1(json.dumps([[str(p) for p in inputs], options], sort_keys=True, default=str)
-                       .encode()).hexdigest()[:12]
-    out = cache / f"extract-{key}"
-    lock = cache / f"extract-{key}.lock"
-    with open(lock, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        if not (out / ".done").exists():
-            shutil.rmtree(out, ignore_errors=True)
-            faces = out / "faces"
-            stores = out / "stores"
-            stores.mkdir(parents=True)
-            for src in inputs:
-                extract(src, faces, store=stores / f"{Path(src).name}.twoface.db", progress=False, **options)
-            (out / ".done").write_text("ok")
-    return out
 
 
 @pytest.fixture(scope="session")

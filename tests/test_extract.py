@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import cached_extract
+from twoface_testing import cached_extract
 from twoface.store import AlignmentsStore, list_face_files, read_face, read_face_meta
 
 CLI = [sys.executable, "-m", "twoface.cli"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from curate import cached_extract  # tests/conftest.py, loaded by path (see tests/curate/__init__.py)
+from twoface_testing import cached_extract
 from twoface.inspect import inspect_path
 from twoface.store import AlignmentsStore, list_face_files, read_face
 

@@ -397,3 +397,8 @@ class _Progress:
     def close(self) -> None:
         if self._p is not None:
             self._p.stop()
+
+
+from . import _callable_stage  # noqa: E402  (so that twoface.extract(...) calls extract())
+
+_callable_stage(__name__, "extract")

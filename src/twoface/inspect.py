@@ -334,3 +334,8 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
     }
     out["synthetic"] = bool(out["labelled_synthetic"]) or out["watermark"]["found"]
     return out
+
+
+from . import _callable_stage  # noqa: E402  (so that twoface.inspect(...) calls inspect_path())
+
+_callable_stage(__name__, "inspect_path")

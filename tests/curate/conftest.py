@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from . import cached_extract
+from twoface_testing import cached_extract
 
 CLI = [sys.executable, "-m", "twoface.cli"]
 GRID_SPEAKER = {"pwij3p": "G7", "id2_vcd_swwp2s": "G7"}  # G7 appears in two clips (MANIFEST.md)
