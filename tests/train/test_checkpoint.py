@@ -156,3 +156,15 @@ def test_rng_states_round_trip_through_json():
     a = torch.rand(4, generator=g)
     rng.set_generator_state(g, s)
     assert torch.equal(a, torch.rand(4, generator=g))
+
+
+def test_folder_killed_during_its_first_save_is_still_ours(tmp_path):
+    """Only temp files and a lock: a first save died half-way. Training may go on in this folder."""
+    (tmp_path / ".lock").touch()
+    (tmp_path / ".config.json.abc123.json.tmp").write_text("{")
+    (tmp_path / "weights.safetensors.tmp").write_bytes(b"half")
+    (tmp_path / "logs").mkdir()
+    ck.check_not_foreign(tmp_path)
+    assert ck.find_checkpoint(tmp_path) is None
+    assert ck.clean_temp(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "logs"]

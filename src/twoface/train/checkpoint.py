@@ -102,11 +102,22 @@ def check_not_foreign(model_dir: Path) -> None:
     if not names:
         return
     if CONFIG not in names and f"{CONFIG}.prev" not in names:
-        strangers = sorted(n for n in names if n not in ours and not n.startswith(tuple(ours)))
+        # hidden names are temp files of an interrupted first save (atomic writes start with ".")
+        strangers = sorted(n for n in names if not n.startswith((".", *ours)))
         if strangers:
             raise OutputError(f"is not empty and is not a twoface model folder (it holds {strangers[0]!r}); "
                               "choose a new or empty folder", model_dir)
     read_config(model_dir)  # raises on a foreign config.json
+
+
+def clean_temp(model_dir: Path) -> int:
+    """Remove the temp files a killed save left behind; returns how many. Never touches a checkpoint."""
+    removed = 0
+    for p in Path(model_dir).glob("*.tmp"):
+        if p.is_file() and (p.name.startswith(".") or p.name[:-len(".tmp")] in (*FILES, STATE)):
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 @dataclass

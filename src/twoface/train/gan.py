@@ -44,6 +44,7 @@ class Adversary:
         self.d = runtime.prepare(Discriminators(layers=_layers_for(model.output_size)))
         self.net = distributed.wrap(self.d, group, runtime)
         self.optimizer = build_optimizer(opts.optimizer, list(self.d.parameters()), lr=opts.lr)
+        self.scaler = runtime.grad_scaler()  # its own loss scale under fp16 (a no-op otherwise)
         self.fakes: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def generator_loss(self, pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
@@ -70,8 +71,9 @@ class Adversary:
             la, lb = self.net(self.runtime.tensor(ma), self.runtime.tensor(mb))
         loss = lsgan_target_loss(la, lam_a) + lsgan_target_loss(lb, lam_b)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return {"gan/d": float(loss.detach())}
 
     def weights(self) -> dict[str, torch.Tensor]:

@@ -40,6 +40,7 @@ def try_compile(module: nn.Module, say) -> nn.Module | None:
         say("warning: --compile needs a C/C++ compiler on the PATH (none found); running eagerly")
         return None
     try:
+        say("compiling the model with torch.compile: the first step takes a few minutes")
         return torch.compile(module)
     except Exception as err:  # compile is lazy, so this rarely fires; the first step may
         say(f"warning: torch.compile failed ({type(err).__name__}: {err}); running eagerly")
@@ -136,7 +137,9 @@ class Stepper:
     def state_json(self) -> dict:
         out = {"clipper": self.clipper.state_dict(), "optimizer": self.opts.optimizer}
         if self.scaler.is_enabled():
-            out["scaler"] = {k: float(v) if isinstance(v, float) else v for k, v in self.scaler.state_dict().items()}
+            out["scaler"] = self.scaler.state_dict()
+            if self.gan is not None:
+                out["gan_scaler"] = self.gan.scaler.state_dict()
         return out
 
     def load_state(self, tensors: dict, meta: dict, state: dict, path, weights: dict | None = None) -> None:
@@ -161,6 +164,8 @@ class Stepper:
             self.clipper.load_state_dict(clip)
         if "scaler" in state and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
+        if "gan_scaler" in state and self.gan is not None and self.gan.scaler.is_enabled():
+            self.gan.scaler.load_state_dict(state["gan_scaler"])
         if self.gan is not None:
             self.gan.load_state(tensors, meta, weights or {}, path)
 

@@ -44,6 +44,8 @@ class Trainer:
         self.say = say if self.group.is_main else (lambda text: None)
         self.threads = distributed.set_threads(self.group)
         start = open_model_dir(opts, self.say)
+        if self.group.is_main and opts.model_dir.exists():
+            ck.clean_temp(opts.model_dir)
         self.previous = start.previous
         self.resume = start.resume
         arch, options = model_choice(opts, start.config)
@@ -129,7 +131,8 @@ class Trainer:
                     t0 = time.perf_counter()
                     losses = self.stepper.step(self.iteration, self.stream.next())
                     self.iteration += 1
-                    log.speed.add(time.perf_counter() - t0)
+                    if self.iteration > start_it + 1:  # the first step builds kernels (or compiles): not speed
+                        log.speed.add(time.perf_counter() - t0)
                     log.add_losses(losses)
                     self._after_step(log, evaluator)
                 signum = stop.signum if stop.requested else None
@@ -223,18 +226,27 @@ class Trainer:
         return out
 
 
-def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, **options) -> dict:
+def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, arch: str | None = None,
+          batch_size: int = 16, iterations: int | None = None, minutes: float | None = None, **options) -> dict:
     """Train (or resume) a swap model; the Python twin of ``twoface train``.
 
-    ``options`` are the fields of :class:`~twoface.train.options.TrainOptions` (the CLI's flags
-    with underscores): ``arch`` (default ``original``, or the folder's when resuming),
-    ``batch_size=16``, ``iterations``, ``minutes``, ``loss="ssim:1,mse:1"``, ``optimizer="adam"``,
-    ``lr``, ... Returns a summary: ``iteration``, ``losses`` (the last logged means per side),
-    ``valid`` (validation losses), ``identity`` (SFace similarity of held-out swaps),
-    ``faces_per_s``. Ctrl-C/SIGTERM save first, then raise :class:`TrainingInterrupted`
-    (a KeyboardInterrupt) carrying the same summary.
+    ``arch``: an architecture name (default ``original`` for a new model; a resumed model keeps
+    its own, and naming another is an error). ``iterations`` counts from the model's start, so
+    resuming with the same number continues to it; ``minutes`` limits this run; with neither,
+    training runs until Ctrl-C. ``options`` are the other fields of
+    :class:`~twoface.train.options.TrainOptions` (the CLI flags with underscores): ``loss``,
+    ``optimizer``, ``lr``, ``warmup``, ``clip``, ``mask_loss``, ``learn_mask``, ``gan``,
+    ``save_every``, ``preview_every``, ``eval_every``, ``seed``, ``compile``, ``device``,
+    ``precision``, ``options`` (architecture options) ...
+
+    Returns a summary: ``iteration``, ``losses`` (the last logged means, ``a``/``b`` and their
+    parts), ``valid`` and ``valid_first`` (validation losses), ``identity`` (SFace similarity of
+    held-out swaps to the other side's centroid, with references), ``faces_per_s``.
+    Ctrl-C/SIGTERM save first, then raise :class:`TrainingInterrupted` (a KeyboardInterrupt)
+    carrying the same summary.
     """
-    opts = TrainOptions(faces_a=faces_a, faces_b=faces_b, model_dir=model_dir, **options)
+    opts = TrainOptions(faces_a=faces_a, faces_b=faces_b, model_dir=model_dir, arch=arch, batch_size=batch_size,
+                        iterations=iterations, minutes=minutes, **options)
     main = not opts.distributed or os.environ.get("RANK", "0") == "0"
     if not main:
         return Trainer(opts).run()
