@@ -3,6 +3,9 @@
 Prints faces/s counting A and B (one step = a batch of A through decoder A and
 a batch of B through decoder B, forward + backward, optionally + Adam step),
 for each architecture asked, with the bf16/fp32 ratio measured in the same run.
+It also prints faces per CPU-second (process time), which stays meaningful on
+a machine shared with other jobs, where wall-clock figures are not; use
+``--threads 1`` for the steadiest CPU-time figure.
 
     .venv/bin/python bench/models.py original lightweight --batch 16 --steps 3
 """
@@ -16,7 +19,8 @@ import torch
 from twoface.models import ARCHS, build
 
 
-def faces_per_second(arch: str, batch: int, steps: int, bf16: bool, optimizer: bool) -> float:
+def faces_per_second(arch: str, batch: int, steps: int, bf16: bool, optimizer: bool) -> tuple[float, float]:
+    """(faces per wall-clock second, faces per CPU-second of this process)."""
     torch.manual_seed(0)
     model = build(arch)
     if bf16:
@@ -39,10 +43,11 @@ def faces_per_second(arch: str, batch: int, steps: int, bf16: bool, optimizer: b
         model.zero_grad(set_to_none=True)
 
     step()  # warm-up: oneDNN primitive creation, allocator
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    return 2 * batch * steps / (time.perf_counter() - start)
+    faces = 2 * batch * steps
+    return faces / (time.perf_counter() - start), faces / (time.process_time() - cpu)
 
 
 def main() -> None:
@@ -52,13 +57,17 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=16, help="faces per side per step (default 16)")
     p.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up (default 3)")
     p.add_argument("--adam", action="store_true", help="include an Adam step in each training step")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"threads={torch.get_num_threads()} batch={args.batch} steps={args.steps} adam={args.adam}")
     for arch in args.archs:
-        fp32 = faces_per_second(arch, args.batch, args.steps, bf16=False, optimizer=args.adam)
-        bf16 = faces_per_second(arch, args.batch, args.steps, bf16=True, optimizer=args.adam)
-        print(f"{arch:12s} fp32 eager {fp32:6.1f} faces/s   bf16+channels_last {bf16:6.1f} faces/s"
-              f"   ratio {bf16 / fp32:4.2f}x", flush=True)
+        fp32, fp32_cpu = faces_per_second(arch, args.batch, args.steps, bf16=False, optimizer=args.adam)
+        bf16, bf16_cpu = faces_per_second(arch, args.batch, args.steps, bf16=True, optimizer=args.adam)
+        print(f"{arch:12s} fp32 eager {fp32:6.1f} faces/s ({fp32_cpu:5.1f}/CPU-s)   "
+              f"bf16+channels_last {bf16:6.1f} faces/s ({bf16_cpu:5.1f}/CPU-s)   "
+              f"ratio {bf16 / fp32:4.2f}x wall, {bf16_cpu / fp32_cpu:4.2f}x CPU", flush=True)
 
 
 if __name__ == "__main__":
