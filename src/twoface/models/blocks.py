@@ -50,7 +50,7 @@ def icnr_(weight: torch.Tensor, scale: int) -> None:
 
 
 def _uninitialised(cls: type[nn.Module], *args, **kwargs) -> nn.Module:
-    """Allocate a layer without torch's default init (we overwrite it; on 100 M+ weights it costs seconds).
+    """Allocate a layer without torch's default init, which we overwrite anyway (it doubled build time).
 
     Honours ``with torch.device("meta"):`` so shape-only builds stay free.
     """
