@@ -90,3 +90,34 @@ def test_an_earlier_demo_output_is_not_overwritten(tmp_path):
         demo.check_output(out, overwrite=False)
     demo.check_output(out, overwrite=True)
     demo.check_output(tmp_path / "fresh", overwrite=False)
+
+
+def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
+    """The real demo path (lightweight, via the CLI) with 2 iterations: quality is not the point here."""
+    import json
+
+    import av
+
+    from twoface.cli import main
+    from twoface.media.label import read_label
+
+    out = tmp_path / "demo-out"
+    code = main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "2", "--batch-size", "4",
+                 "--every", "10", "-o", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    video, strip, report = out / "swapped_b2a.mp4", out / "before_after.jpg", out / "report.json"
+    for p in (video, strip, report):
+        assert str(p) in printed and p.stat().st_size > 0
+    assert "ID retrieval" in printed
+    data = json.loads(report.read_text())
+    assert data["arch"] == "lightweight" and data["iteration"] == 2
+    assert set(data["swap"]) == {"a2b", "b2a"} and data["video"]["frames_with_face"]["source"] > 30
+    assert "identity" in data["video"] and data["video"]["identity"]["target"] == "A"
+    with av.open(str(video)) as c, av.open(str(data_dir / B_DIR / demo.HELD_OUT)) as s:
+        assert c.streams.video[0].frames == sum(1 for _ in s.decode(video=0))
+        assert len(c.streams.audio) == 1
+    assert read_label(video) is not None and read_label(strip) is not None
+    # a second run refuses to replace these results
+    assert main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "2", "-o", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err

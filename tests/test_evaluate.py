@@ -82,3 +82,61 @@ def test_the_dlib_judge_tells_people_apart_and_retrieval_counts_it(clip_frames):
     assert r["n"] == 2 and r["accuracy"] == 0.5 and r["chance"] == pytest.approx(1 / 3)
     assert r["nearest"] == {"A": 1, "B": 1, "G": 0}
     assert metrics.retrieval(emb["b"][2:], gallery, "B")["accuracy"] == 1.0
+
+
+# ---- the whole report, on a tiny trained model and a video it converted ----
+from convert.convert_fixtures import (tiny_model, two_faces_store,  # noqa: E402,F401 (fixtures)
+                                      two_faces_with_audio)
+
+
+def _number(x) -> bool:
+    return isinstance(x, float) and np.isfinite(x)
+
+
+def test_the_report_has_every_metric(tmp_path, data_dir, tiny_model, faces_a, faces_b, two_faces_with_audio,
+                                     two_faces_store):
+    import json
+
+    from twoface.convert import convert
+    from twoface.evaluate import evaluate, summary
+
+    video = tmp_path / "swapped.mp4"
+    convert(two_faces_with_audio, tiny_model, video, store=two_faces_store, frames="0-29", progress=False)
+    gallery = tmp_path / "grid_man"
+    gallery.mkdir()
+    cv2.imwrite(str(gallery / "g1.png"), _frame(data_dir / "multi_identity/grid/bbaf2n.mpg", 5))
+    cv2.imwrite(str(gallery / "g2.png"), _frame(data_dir / "multi_identity/grid/bbaf2n.mpg", 50))
+    out = tmp_path / "report.json"
+    report = evaluate(tiny_model, faces_a, faces_b, video=video, source=two_faces_with_audio, gallery=[gallery],
+                      output=out, max_faces=6, gallery_faces=6, max_frames=20, progress=False)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert report["gallery"] == {"A": 6, "B": 6, "grid_man": 2}
+    assert report["faces"]["split"]["A"].startswith("model holdout")
+    for key in ("a2b", "b2a"):
+        e = report["swap"][key]
+        assert e["n"] >= 1 and 0.0 <= e["id_retrieval"] <= 1.0 and e["chance"] == pytest.approx(1 / 3)
+        assert _number(e["similarity_to_target"]) and _number(e["similarity_to_source"])
+        assert e["real_faces_retrieval"] == 1.0  # the judge knows the real held-out faces
+        assert set(e["pose_error_deg"]) == {"yaw", "pitch", "roll", "mean"} and "expression_error" in e
+    for side in ("a", "b"):
+        r = report["reconstruction"][side]
+        assert r["n"] >= 1 and 0 < r["ssim"] <= 1 and r["psnr"] > 5
+    v = report["video"]
+    assert v["frames_with_face"]["both"] >= 15
+    assert _number(v["jitter"]["ratio"]) and v["jitter"]["ratio"] > 0
+    assert _number(v["pose_error_deg"]["mean"]) and _number(v["expression_error"])
+    assert v["identity"]["n"] >= 3 and v["identity"]["source_is"] in ("A", "B")
+    text = summary(report)
+    assert "ID retrieval" in text and "jitter ratio" in text and "SSIM" in text
+
+
+def test_evaluate_cli_errors_are_one_line(tmp_path, capsys, tiny_model, faces_b):
+    from twoface.cli import main
+
+    code = main(["evaluate", "-m", str(tiny_model), "--faces-a", str(tmp_path / "missing"), "--faces-b", str(faces_b),
+                 "-o", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "missing" in err and len(err.splitlines()) == 1
+    code = main(["evaluate", "-m", str(tiny_model), "--faces-a", str(faces_b), "--faces-b", str(faces_b),
+                 "--video", str(tmp_path / "x.mp4")])
+    assert code == 2 and "--source" in capsys.readouterr().err

@@ -238,7 +238,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
              quiet: bool = False) -> DemoResult:
     """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
     from .convert import convert
-    from .evaluate import evaluate, summary
+    from .evaluate import evaluate
     from .extract import extract
     from .train import train
 
@@ -270,6 +270,4 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     report_path = output / "report.json"
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
                       device=device, precision=precision, progress=not quiet)
-    if not quiet:
-        print(summary(report))
     return DemoResult(output, video, strip, report_path, report, clips)

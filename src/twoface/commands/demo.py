@@ -40,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
+    from ..evaluate import summary
 
     if args.minutes <= 0 and not args.iterations:
         from ..errors import TwofaceError
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                  iterations=args.iterations, overwrite=args.overwrite, arch=args.arch, batch_size=args.batch_size,
                  every_a=args.every, every_b=args.every, device=args.device, precision=args.precision,
                  quiet=args.quiet)
+    print(summary(r.report))
     print(f"swapped video:     {r.video}")
     print(f"before/after:      {r.strip}")
     print(f"report:            {r.report_path}")

@@ -158,8 +158,8 @@ def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, 
         if not p.exists():
             raise InputError("no such video", p)
     _say(progress, f"evaluate: analysing {video.name} and {source.name} (up to {max_frames} frames each)")
-    sw = analyse(video, max_frames, judge)
     src = analyse(source, max_frames, judge)
+    sw = analyse(video, max_frames, judge, boxes=src.boxes)  # judged where the source face was
     out = {"video": str(video), "source": str(source), **compare(sw, src)}
     # who is in the source (A or B)? the target is the other one
     pair = {k: gal[k] for k in ("A", "B")}

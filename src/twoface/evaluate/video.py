@@ -25,27 +25,42 @@ class VideoFaces:
     blendshapes: list[np.ndarray] = field(default_factory=list)  # (52,)
     identity: list[np.ndarray] = field(default_factory=list)  # judge descriptors (every k-th frame)
     identity_frames: list[int] = field(default_factory=list)
+    boxes: dict = field(default_factory=dict)  # frame index -> detection used
     frames: int = 0
 
 
-def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5) -> VideoFaces:
-    """Landmarks of the largest face of the first ``max_frames`` frames (and judge descriptors)."""
+def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5,
+            boxes: dict | None = None) -> VideoFaces:
+    """Landmarks of the largest face of the first ``max_frames`` frames (and judge descriptors).
+
+    With ``boxes`` (frame index -> detection, from the source video), the face is
+    looked for where the source had it instead of by the detector: a swapped face
+    is where the source face was, and a poor swap must still be measured, not
+    skipped because the detector no longer finds it.
+    """
     from ..faces.detect import get_detector
     from ..faces.landmarks import Landmarker
     from ..media import open_media
 
     out = VideoFaces()
-    detector = get_detector("yunet")
+    detector = get_detector("yunet") if boxes is None else None
     media = open_media(path)
     with Landmarker() as lm:
         for frame in media.frames():
             if frame.index >= max_frames:
                 break
             out.frames += 1
-            dets = detector.detect(frame.image)
-            if not dets:
+            if boxes is None:
+                dets = detector.detect(frame.image)
+                det = max(dets, key=lambda d: d.bbox[2] * d.bbox[3]) if dets else None
+            else:
+                det = boxes.get(frame.index)
+            if det is None:
                 continue
-            det = max(dets, key=lambda d: d.bbox[2] * d.bbox[3])
+            out.boxes[frame.index] = det
+            if judge is not None and frame.index % judge_every == 0:
+                out.identity.append(judge.embed(frame.image, tuple(det.bbox)))
+                out.identity_frames.append(frame.index)
             res = lm.landmarks(frame.image, det)
             if res is None:
                 continue
@@ -53,10 +68,6 @@ def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5) -> Vi
             out.points.append(np.asarray(res.points, np.float32))
             out.poses.append(np.asarray(res.pose, np.float64))
             out.blendshapes.append(np.asarray(res.blendshapes, np.float64))
-            if judge is not None and frame.index % judge_every == 0:
-                x, y, w, h = det.bbox
-                out.identity.append(judge.embed(frame.image, (x, y, w, h)))
-                out.identity_frames.append(frame.index)
     return out
 
 
