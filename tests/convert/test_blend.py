@@ -43,8 +43,14 @@ def test_border_fade_reaches_zero_at_the_crop_edge():
 def test_zero_mask_leaves_the_frame_byte_identical(frames, face_crops):
     frame = frames["a"].copy()
     M = _similarity(470, 170, 128 / 220, 10, 128)
-    assert paste(frame, face_crops["b"], np.zeros((128, 128), np.float32), M)
+    assert not paste(frame, face_crops["b"], np.zeros((128, 128), np.float32), M)  # nothing to paste
     assert np.array_equal(frame, frames["a"])
+    half = np.zeros((128, 128), np.float32)
+    half[:, 64:] = 1.0
+    assert paste(frame, face_crops["b"], half, M)
+    changed = np.any(frame != frames["a"], axis=2)
+    # only pixels that map to the mask's right half changed: none left of the face centre line
+    assert changed.any() and not changed[:, :400].any()
 
 
 def test_pasting_a_frames_own_face_back_is_a_sub_pixel_round_trip(frames):
@@ -79,9 +85,9 @@ def test_paste_changes_only_the_masked_region(frames, face_crops, oval_mask):
 def test_warp_back_clips_to_the_frame_and_skips_faces_outside_it(frames, face_crops):
     shape = frames["a"].shape
     M_edge = _similarity(630, 350, 128 / 220, 0, 128)  # face centred near the bottom-right corner
-    x0, y0, layer = warp_back(face_crops["b"], np.ones((128, 128), np.float32), M_edge, shape)
-    assert x0 + layer.shape[1] <= shape[1] and y0 + layer.shape[0] <= shape[0]
-    assert layer.shape[2] == 4
+    x0, y0, bgr, alpha = warp_back(face_crops["b"], np.ones((128, 128), np.float32), M_edge, shape)
+    assert x0 + alpha.shape[1] <= shape[1] and y0 + alpha.shape[0] <= shape[0]
+    assert bgr.shape == (*alpha.shape, 3) and bgr.dtype == np.uint8 and alpha.dtype == np.float32
     M_out = _similarity(5000, 5000, 1.0, 0, 128)
     assert warp_back(face_crops["b"], np.ones((128, 128), np.float32), M_out, shape) is None
     frame = frames["a"].copy()

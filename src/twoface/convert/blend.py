@@ -8,9 +8,9 @@ percentage of the crop, ``blur_passes`` times; a border fade always takes the
 mask to zero at the crop's edge so a square seam can never show.
 
 Pasting warps the face and its mask back with the inverse transform (sub-pixel,
-``WARP_INVERSE_MAP``) into an RGBA layer covering only the face's bounding box
-in the frame, so the cost grows with the face, not the frame. Pixels where the
-mask is zero are left exactly as they were.
+``WARP_INVERSE_MAP``) into a BGR + alpha layer covering only the frame box where
+the mask is non-zero, so the cost grows with the face, not the frame. Pixels
+where the mask is zero are left exactly as they were.
 """
 from __future__ import annotations
 
@@ -82,10 +82,15 @@ def shape_mask(mask: np.ndarray, opts: MaskOptions) -> np.ndarray:
     return np.clip(border_fade(mask, opts.border), 0.0, 1.0)
 
 
-def _roi(M: np.ndarray, size: int, frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
-    """The frame box (x0, y0, x1, y1) covered by the aligned crop, clipped; None when off-frame."""
+def _roi(M: np.ndarray, box: tuple[float, float, float, float],
+         frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The frame box (x0, y0, x1, y1) covering the aligned-space ``box`` (x, y, w, h), clipped.
+
+    None when it lies outside the frame.
+    """
     inv = cv2.invertAffineTransform(np.asarray(M, np.float64))
-    corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64)
+    bx, by, bw, bh = box
+    corners = np.array([[bx, by], [bx + bw, by], [bx, by + bh], [bx + bw, by + bh]], np.float64)
     pts = corners @ inv[:, :2].T + inv[:, 2]
     h, w = frame_shape[:2]
     x0, y0 = max(0, int(np.floor(pts[:, 0].min())) - 1), max(0, int(np.floor(pts[:, 1].min())) - 1)
@@ -96,22 +101,31 @@ def _roi(M: np.ndarray, size: int, frame_shape: tuple[int, ...]) -> tuple[int, i
 
 
 def warp_back(face: np.ndarray, mask: np.ndarray, M: np.ndarray, frame_shape: tuple[int, ...]):
-    """Warp an aligned face (float32 BGR) and its mask into frame space.
+    """Warp an aligned face and its mask into frame space.
 
-    Returns ``(x0, y0, layer)`` where ``layer`` is a float32 (h, w, 4) BGRA patch
-    for the box starting at (x0, y0), or None when the face is outside the frame.
+    ``face`` is uint8 or float32 BGR (float in [0, 1]). Returns ``(x0, y0, bgr, alpha)``:
+    uint8 (h, w, 3) face pixels and float32 (h, w) alpha for the frame box starting at
+    (x0, y0) that covers the mask's non-zero part, or None when that lies outside
+    the frame (or the mask is empty). Working in uint8 keeps the per-pixel cost of a
+    large face in the frame low; the sub-pixel accuracy is in the warp itself.
     """
-    size = face.shape[1]
-    box = _roi(M, size, frame_shape)
+    support = cv2.boundingRect((mask > 0).astype(np.uint8))  # only where the mask is non-zero
+    if support[2] == 0 or support[3] == 0:
+        return None
+    box = _roi(M, support, frame_shape)
     if box is None:
         return None
     x0, y0, x1, y1 = box
     M_roi = np.asarray(M, np.float64).copy()
     M_roi[:, 2] += M_roi[:, :2] @ np.array([x0, y0], np.float64)  # frame box coords -> aligned
-    rgba = np.dstack([face.astype(np.float32), mask.astype(np.float32)])
-    layer = cv2.warpAffine(rgba, M_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    return x0, y0, layer
+    if face.dtype != np.uint8:
+        face = np.clip(face * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = (x1 - x0, y1 - y0)
+    bgr = cv2.warpAffine(face, M_roi, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(np.asarray(mask, np.float32), M_roi, size, flags=flags,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return x0, y0, bgr, alpha
 
 
 def _seamless(patch: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -131,23 +145,22 @@ def _seamless(patch: np.ndarray, face: np.ndarray, alpha: np.ndarray) -> np.ndar
 
 def paste(frame: np.ndarray, face: np.ndarray, mask: np.ndarray, M: np.ndarray, *, seamless: bool = False,
           sharpen_method: str = "none", sharpen_amount: float = 1.0, sharpen_radius: float = 1.0) -> bool:
-    """Blend an aligned face (float32 BGR [0,1], S×S) into ``frame`` (uint8 BGR) in place.
+    """Blend an aligned face (float32 BGR [0,1] or uint8, S×S) into ``frame`` (uint8 BGR) in place.
 
-    ``M`` maps frame -> aligned at size S. Returns False when the face lies outside the frame.
+    ``M`` maps frame -> aligned at size S. Returns False when nothing was pasted
+    (an empty mask, or a face outside the frame).
     """
     warped = warp_back(face, mask, M, frame.shape)
     if warped is None:
         return False
-    x0, y0, layer = warped
-    h, w = layer.shape[:2]
+    x0, y0, bgr, alpha = warped
+    h, w = alpha.shape
     roi = frame[y0:y0 + h, x0:x0 + w]
-    rgb, alpha = layer[..., :3], layer[..., 3:4]
     if sharpen_method != "none":
-        rgb = sharpen(rgb, sharpen_method, sharpen_amount, sharpen_radius)
+        sharp = sharpen(bgr.astype(np.float32) / 255.0, sharpen_method, sharpen_amount, sharpen_radius)
+        bgr = np.clip(sharp * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if seamless:
-        face_u8 = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        rgb = _seamless(roi, face_u8, alpha[..., 0]).astype(np.float32) / 255.0
-    base = roi.astype(np.float32)
-    out = base + alpha * (rgb * 255.0 - base)
-    roi[...] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        bgr = _seamless(roi, bgr, alpha)
+    # (a*face + (1-a)*frame) in C++ with rounding; where a == 0 the frame pixel comes back exactly
+    roi[...] = cv2.blendLinear(bgr, roi, alpha, 1.0 - alpha)
     return True

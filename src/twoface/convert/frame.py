@@ -84,6 +84,16 @@ class Finisher:
         self.mask_opts = opts.mask_options
         self.color = get_color_matcher(opts.color)
 
+    @staticmethod
+    def _original(fj: FaceJob, size: int) -> np.ndarray:
+        """The face being replaced, at output size: the model's input crop is that face already
+        (same transform, scaled), so it is reused rather than warped out of the frame again."""
+        crop = fj.crop
+        if crop.shape[0] != size:
+            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if crop.shape[0] > size
+                              else cv2.INTER_CUBIC)
+        return crop.astype(np.float32) / 255.0
+
     def __call__(self, job: FrameJob) -> np.ndarray:
         image = job.image
         size = self.framing.output_size
@@ -94,7 +104,7 @@ class Finisher:
             if raw is None:  # --mask predicted on a model without a mask channel (checked earlier)
                 raw = np.ones((size, size), np.float32)
             mask = shape_mask(raw, self.mask_opts)
-            original = align.warp(image, fj.m_out, size).astype(np.float32) / 255.0
+            original = self._original(fj, size)
             face = self.color(fj.face, original, mask)
             paste(image, face, mask, fj.m_out, seamless=self.opts.color == "seamless",
                   sharpen_method=self.opts.sharpen, sharpen_amount=self.opts.sharpen_amount,

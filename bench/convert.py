@@ -1,0 +1,141 @@
+"""Conversion speed on 720p with a 64 px model, next to a one-face-at-a-time baseline in the same run.
+
+Makes a 720p H.264 clip by upscaling the dev clip of person A, extracts its
+alignments store once (extraction is bench/extract.py's business), builds an
+untrained `lightweight` model (64 px in and out; weights do not change speed),
+then times on the same frames:
+  baseline:  one thread, one face per model call, torch on one thread, the same
+             crop/colour/mask/paste/watermark/encode steps (faceswap's old loop);
+  twoface:   `twoface.convert.convert` (decode/crop, batched inference, blend/encode
+             on three threads; torch on its default threads).
+Both write an H.264 video with the same writer settings. Target (issue 5): >= 25 frames/s.
+
+usage: .venv/bin/python bench/convert.py [--seconds 6] [--batch-size 16] [--workdir DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from extract import make_720p  # noqa: E402  (bench/extract.py: the same 720p clip recipe)
+
+
+def make_model(model_dir: Path) -> Path:
+    """An untrained lightweight model folder that load_model accepts."""
+    import torch
+
+    from twoface.models import build
+    from twoface.train import checkpoint as ck
+
+    torch.manual_seed(0)
+    model = build("lightweight")
+    config = {"format": ck.FORMAT, "format_version": ck.FORMAT_VERSION, "arch": model.arch,
+              "options": dict(model.options), "input_size": model.input_size, "output_size": model.output_size,
+              "learn_mask": model.learn_mask, "faces": {"coverage": 0.75, "size": 128}}
+    ck.save_checkpoint(model_dir, config, model.state_dict(), {}, {}, {"iteration": 0, "seed": 0}, None)
+    return model_dir
+
+
+def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, float]:
+    """Sequential conversion: every step for one face, then the next; returns (frames, seconds)."""
+    import torch
+
+    from twoface.convert.faces import FaceSource
+    from twoface.convert.frame import FrameJob, Finisher, face_matrices, prepare
+    from twoface.convert.model import Swapper
+    from twoface.convert.options import ConvertOptions
+    from twoface.device import choose
+    from twoface.media import open_media
+    from twoface.media.writer import open_writer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        opts = ConvertOptions(batch_size=1)
+        swapper = Swapper(model_dir, choose("auto", "auto"))
+        finish = Finisher(opts, swapper.framing)
+        media = open_media(clip)
+        faces = FaceSource(clip, store, opts)
+        info = media.info
+        t0 = time.perf_counter()
+        n = 0
+        with open_writer(out, "video", fps=info.rate or info.fps, size=(info.width, info.height),
+                         time_base=info.time_base, watermark=True) as writer:
+            for frame in media.frames():
+                found = faces.stored(frame.index)
+                job = FrameJob(frame.index, frame.time, frame.name, frame.image)
+                job.faces = prepare(frame.image, found, face_matrices(found, swapper.framing), swapper.framing, opts)
+                for fj in job.faces:
+                    y, m = swapper([fj.crop], opts.side)
+                    fj.face, fj.learned_mask = y[0], None if m is None else m[0]
+                job.convert = bool(job.faces)
+                writer.write(finish(job) if job.convert else frame.image, frame.index, time=frame.time)
+                n += 1
+        faces.close()
+        return n, time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+
+
+def model_only(model_dir: Path, batch_size: int, faces: int = 64) -> float:
+    """Faces/s of the model alone (batched, autocast): the ceiling for any converter on this CPU."""
+    import numpy as np
+
+    from twoface.convert.model import Swapper
+    from twoface.device import choose
+
+    sw = Swapper(model_dir, choose("auto", "auto"))
+    crops = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(batch_size)]
+    sw(crops, "b")  # warm-up (oneDNN primitives)
+    t0 = time.perf_counter()
+    done = 0
+    while done < faces:
+        sw(crops, "b")
+        done += batch_size
+    return done / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=6.0, help="length of the 720p clip (default: 6)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="twoface-bench-convert-"))
+    work.mkdir(parents=True, exist_ok=True)
+    clip = work / "clip720.mp4"
+    if not clip.exists():
+        frames = make_720p(clip, args.seconds)
+        print(f"made {clip} ({frames} frames, 1280x720)")
+    from twoface.convert import convert
+    from twoface.extract import extract
+
+    store = work / "clip720.twoface.db"
+    if not store.exists():
+        extract(clip, None, store=store, progress=False)
+    model = make_model(work / "model") if not (work / "model" / "config.json").exists() else work / "model"
+
+    n_base, t_base = baseline(clip, store, model, work / "baseline.mp4")
+    r = convert(clip, model, work / "twoface.mp4", store=store, batch_size=args.batch_size, overwrite=True,
+                progress=False)
+    base_fps, fast_fps = n_base / t_base, r.frames / r.seconds
+    ceiling = model_only(model, args.batch_size)
+    print(f"720p, 64 px lightweight model, {r.frames} frames, {r.faces} faces (store given; watermark + H.264)")
+    print(f"baseline (one face at a time, single-threaded): {base_fps:6.1f} frames/s")
+    print(f"twoface convert (batched, 3-stage pipeline):     {fast_fps:6.1f} frames/s")
+    print(f"ratio: {fast_fps / base_fps:.2f}x   target: >= 25 frames/s -> {'met' if fast_fps >= 25 else 'NOT met'}")
+    print(f"the model alone (batch {args.batch_size}, no decode/blend/encode): {ceiling:6.1f} faces/s "
+          f"= the ceiling for one face per frame on this CPU")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
