@@ -42,6 +42,12 @@ def test_filter_swaps_only_person_a_and_keeps_count_fps_times_audio(tmp_path, ti
     assert read_label(two_faces_with_audio) is None
     assert all(detect(got[i]).found for i in (0, 25, 49))
     assert not any(detect(src[i]).found for i in (0, 25, 49))
+    # and `twoface inspect` says so
+    from twoface.inspect import inspect_path
+
+    seen, plain = inspect_path(out), inspect_path(two_faces_with_audio)
+    assert seen["synthetic_label"] and seen["watermark"]["found"]
+    assert not plain["synthetic_label"] and not plain["watermark"]["found"]
 
 
 def test_frames_without_faces_pass_through(tmp_path, tiny_model, noface_store):
@@ -135,3 +141,28 @@ def test_outputs_are_never_overwritten_without_overwrite(tmp_path, tiny_model, t
     assert r.frames == 50 and out.read_bytes() != before
     got, _, _ = decode_all(out)
     assert got[0].shape == (180, 360, 3)
+
+
+def test_an_image_and_a_gif_through_the_cli(tmp_path, capsys, data_dir, tiny_model, two_faces_with_audio,
+                                            two_faces_store):
+    import cv2
+
+    from twoface.cli import main
+
+    photo = data_dir / "convert/two_people_obama_biden.jpg"
+    out = tmp_path / "swapped.png"
+    assert main(["convert", str(photo), "-m", str(tiny_model), "-o", str(out), "--no-progress",
+                 "--color", "color-transfer", "--sharpen", "gaussian"]) == 0
+    assert "2 faces" in capsys.readouterr().out
+    img, src = cv2.imread(str(out)), cv2.imread(str(photo))
+    assert img.shape == src.shape and psnr(img, src) < 35  # two faces were replaced
+    assert read_label(out) is not None and detect(img).found
+    gif = tmp_path / "clip.gif"
+    assert main(["convert", str(two_faces_with_audio), "-m", str(tiny_model), "-o", str(gif), "--store",
+                 str(two_faces_store), "--frames", "0-9", "--skip-unchanged", "--scale", "0.5",
+                 "--no-progress"]) == 0
+    assert read_label(gif) is not None
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.n_frames == 10 and im.size == (360, 180)
