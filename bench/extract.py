@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,22 +59,24 @@ mode, clip, out = sys.argv[1:4]
 t0 = time.perf_counter()
 if mode == "decode":
     from twoface.media import open_media
-    with open_media(clip) as m:
-        n = sum(1 for _ in m.frames())
+    n = sum(1 for _ in open_media(clip).frames())
     faces = 0
 else:
     from twoface.extract import extract
     r = extract(clip, out + "/faces", store=out + "/s.twoface.db", progress=False)
     n, faces = r.frames, r.faces
 dt = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"frames": n, "faces": faces, "seconds": dt, "fps": n / dt,
+                  "cpu_ms_per_frame": 1000 * (ru.ru_utime + ru.ru_stime) / max(n, 1),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def measure(mode: str, clip: Path, work: Path) -> dict:
     out = work / f"{mode}-{clip.stem}"
-    out.mkdir(exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run, never a resume
+    out.mkdir()
     res = subprocess.run([sys.executable, "-c", CHILD, mode, str(clip), str(out)], capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"{mode} on {clip} failed:\n{res.stderr}")
@@ -96,14 +99,17 @@ def main() -> None:
         dec = measure("decode", clip, work)
         ext = measure("extract", clip, work)
         rows.append((secs, dec, ext))
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (figures are only meaningful on an idle machine)")
     print(f"{'clip':>8} {'frames':>7} {'decode fps':>11} {'extract fps':>12} {'extract/decode':>15} "
-          f"{'faces':>6} {'peak RSS MB':>12}")
+          f"{'faces':>6} {'CPU ms/frame':>13} {'peak RSS MB':>12}")
     for secs, dec, ext in rows:
         print(f"{secs:>7.0f}s {ext['frames']:>7} {dec['fps']:>11.1f} {ext['fps']:>12.1f} "
-              f"{ext['fps'] / dec['fps']:>15.2f} {ext['faces']:>6} {ext['peak_rss_mb']:>12.0f}")
+              f"{ext['fps'] / dec['fps']:>15.2f} {ext['faces']:>6} {ext['cpu_ms_per_frame']:>13.1f} "
+              f"{ext['peak_rss_mb']:>12.0f}")
     (short, long_) = rows[0][2], rows[1][2]
     print(f"target >= 25 frames/s on 720p: {'met' if long_['fps'] >= 25 else 'NOT met'} ({long_['fps']:.1f})")
-    print(f"RSS growth 10 s -> 60 s: {long_['peak_rss_mb'] - short['peak_rss_mb']:+.0f} MB "
+    print(f"CPU-bound ceiling on {os.cpu_count()} idle cores: {1000 * os.cpu_count() / long_['cpu_ms_per_frame']:.1f} frames/s")
+    print(f"RSS growth {args.seconds_short:.0f} s -> {args.seconds_long:.0f} s: {long_['peak_rss_mb'] - short['peak_rss_mb']:+.0f} MB "
           f"({long_['peak_rss_mb'] / short['peak_rss_mb']:.2f}x)")
 
 
