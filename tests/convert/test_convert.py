@@ -166,3 +166,18 @@ def test_an_image_and_a_gif_through_the_cli(tmp_path, capsys, data_dir, tiny_mod
 
     with Image.open(gif) as im:
         assert im.n_frames == 10 and im.size == (360, 180)
+
+
+def test_an_image_folder_keeps_file_names_and_leaves_out_faceless_images(tmp_path, data_dir, tiny_model):
+    import shutil
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(data_dir / "convert/two_people_obama_biden.jpg", photos / "a_people.jpg")
+    shutil.copy(data_dir / "convert/no_face_coffee.png", photos / "b_coffee.png")
+    out = tmp_path / "swapped"
+    r = convert(photos, tiny_model, out, progress=False)
+    assert r.kind == "images" and r.converted == 1 and r.skipped == 1
+    assert [p.name for p in out.glob("*.png")] == ["a_people.png"]
+    r = convert(photos, tiny_model, tmp_path / "all", keep_unchanged=True, image_format="jpg", progress=False)
+    assert sorted(p.name for p in (tmp_path / "all").glob("*.jpg")) == ["a_people.jpg", "b_coffee.jpg"]

@@ -23,8 +23,8 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from . import metrics
-from .faces import (as_uint8, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files,
-                    to_size)
+from .faces import (as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces,
+                    split_files, to_size)
 
 SIDES = {"a": "A", "b": "B"}
 
@@ -84,9 +84,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
     _say(progress, "evaluate: judging the gallery faces (dlib ResNet)")
     gal: dict[str, np.ndarray] = {}
     for side, name in SIDES.items():
-        from .faces import _evenly
-
-        g = load_faces(_evenly(train_files[side], gallery_faces))
+        g = load_faces(evenly(train_files[side], gallery_faces))
         scale = [fr.output_size / im.shape[0] for im in g.images]
         gal[name] = judge_faces(judge, [to_size(im, fr.output_size) for im in g.images],
                                 [p * s for p, s in zip(g.landmarks, scale)])

@@ -35,7 +35,8 @@ class HeldOut:
     extra: dict = field(default_factory=dict)
 
 
-def _evenly(items: list, n: int) -> list:
+def evenly(items: list, n: int) -> list:
+    """At most ``n`` items spread evenly over the list (all of them when it is short)."""
     if n <= 0 or len(items) <= n:
         return list(items)
     idx = np.linspace(0, len(items) - 1, n).round().astype(int)
@@ -54,18 +55,20 @@ def split_files(folder: Path, model_dir: Path, config: dict, max_faces: int) -> 
         seed = None if ck is None else ck.state.get("seed")
     except Exception:  # noqa: BLE001 - a damaged state only loses the split, evaluate goes on
         seed = None
-    if holdout > 0 and seed is not None and len(files) >= 2:
+    try:  # data.FaceSet's own split order, so these are exactly the faces training held out
         from ..data.faceset import _split_order
-
+    except ImportError:  # pragma: no cover - another data package: fall back to the fixed subset
+        _split_order = None
+    if holdout > 0 and seed is not None and len(files) >= 2 and _split_order is not None:
         n_valid = min(len(files) - 1, max(1, round(len(files) * holdout)))
         order = _split_order(files, int(seed))
         valid = sorted(files[i] for i in order[:n_valid])
         train = sorted(files[i] for i in order[n_valid:])
-        return _evenly(valid, max_faces), train, f"model holdout ({holdout:g}, seed {seed})"
+        return evenly(valid, max_faces), train, f"model holdout ({holdout:g}, seed {seed})"
     # no recorded split: every 10th face (deterministic), the rest form the gallery
     valid = files[::10]
     train = [f for f in files if f not in set(valid)]
-    return _evenly(valid, max_faces), train or files, "deterministic subset (every 10th face)"
+    return evenly(valid, max_faces), train or files, "deterministic subset (every 10th face)"
 
 
 def load_faces(files: list[Path]) -> HeldOut:
@@ -130,7 +133,7 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
     if not files:
         raise InputError("no images in this gallery folder", folder)
     out = []
-    for f in _evenly(files, max_faces):
+    for f in evenly(files, max_faces):
         try:
             img, meta = read_face(f)
             scale = size / img.shape[0]
