@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from twoface.errors import ModelError
+from twoface.errors import ModelError, TwofaceError
 from twoface.train import checkpoint as ck
 from twoface.train import train
 
@@ -95,10 +95,14 @@ def test_resume_is_exact(faces_a, faces_b, tmp_path, tiny_kwargs, precision, ext
     assert curve(straight) == curve(split)
 
 
-def test_already_trained_far_enough_does_nothing(faces_a, faces_b, tmp_path, tiny_kwargs):
-    train(faces_a, faces_b, tmp_path / "m", iterations=2, **tiny_kwargs)
+def test_snapshot_and_already_trained_far_enough(faces_a, faces_b, tmp_path, tiny_kwargs):
+    train(faces_a, faces_b, tmp_path / "m", iterations=3, snapshot_every=2, **tiny_kwargs)
+    snap = tmp_path / "m" / "snapshots" / "2"
+    assert ck.find_checkpoint(snap).iteration == 2  # a snapshot is a complete model folder of its own
+    ck.load_model(snap)
+    assert ck.find_checkpoint(tmp_path / "m").iteration == 3
     before = (tmp_path / "m" / "state.json").read_bytes()
-    summary = train(faces_a, faces_b, tmp_path / "m", iterations=2, **tiny_kwargs)
+    summary = train(faces_a, faces_b, tmp_path / "m", iterations=3, **tiny_kwargs)
     assert summary["iterations_run"] == 0
     assert (tmp_path / "m" / "state.json").read_bytes() == before
 
@@ -127,4 +131,13 @@ def test_no_resume_starts_over(faces_a, faces_b, tmp_path, tiny_kwargs):
     # the replaced model survives as the previous checkpoint until the next save
     assert json.loads((model_dir / "config.json.prev").read_text())["options"]["latent"] == 32
     assert json.loads((model_dir / "state.json.prev").read_text())["iteration"] == 3
+    assert ck.find_checkpoint(model_dir).iteration == 2
+
+
+def test_divergence_stops_without_saving(faces_a, faces_b, tmp_path, tiny_kwargs):
+    model_dir = tmp_path / "m"
+    train(faces_a, faces_b, model_dir, iterations=2, **tiny_kwargs)
+    wild = {**tiny_kwargs, "lr": 1e30, "precision": "fp32"}
+    with pytest.raises(TwofaceError, match="diverged.*iteration 2\\) is intact"):
+        train(faces_a, faces_b, model_dir, iterations=50, **wild)
     assert ck.find_checkpoint(model_dir).iteration == 2

@@ -28,3 +28,8 @@ def __getattr__(name: str):
 
         return TrainOptions
     raise AttributeError(f"module 'twoface.train' has no attribute {name!r}")
+
+
+from .. import _callable_stage  # noqa: E402  (so that twoface.train(...) calls train())
+
+_callable_stage(__name__, "train")

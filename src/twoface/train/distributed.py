@@ -106,11 +106,16 @@ def wrap(module: torch.nn.Module, group: Group, runtime) -> torch.nn.Module:
 
 def any_flag(flag: bool, group: Group) -> bool:
     """True on every rank if any rank raised ``flag`` (stop requests must be agreed, or DDP hangs)."""
+    return any_flags([flag], group)[0]
+
+
+def any_flags(flags: list[bool], group: Group) -> list[bool]:
+    """:func:`any_flag` for several flags in one all-reduce."""
     if not group.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+        return list(flags)
+    t = torch.tensor([1.0 if f else 0.0 for f in flags])
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return [bool(v > 0) for v in t.tolist()]
 
 
 def mean_scalars(values: dict[str, float], group: Group) -> dict[str, float]:

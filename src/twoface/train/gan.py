@@ -94,3 +94,6 @@ class Adversary:
             load_optimizer_state(self.optimizer, part, meta["discriminator"])
         except ModelError as err:
             raise ModelError(err.message, path) from err
+        from .step import match_layouts
+
+        match_layouts(self.optimizer)

@@ -6,13 +6,15 @@ compare like with like; that is also what the timelapse frames are.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from ..fsutil import atomic_write_bytes
+from ..fsutil import atomic_path
+from .checkpoint import _file_mode
 
 COLUMNS = ("A", "A->A", "A->B", "B", "B->B", "B->A")
 HEADER = 22
@@ -96,4 +98,6 @@ def write_jpeg(path: Path, bgr: np.ndarray, quality: int = 90) -> None:
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("JPEG encoding failed")
-    atomic_write_bytes(path, buf.tobytes())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.tobytes())
+        os.chmod(tmp, _file_mode())  # temp files start private; a preview is for looking at

@@ -154,7 +154,7 @@ class Stepper:
                 load_optimizer_state(self.optimizer, part, saved)
             except ModelError as err:
                 raise ModelError(err.message, path) from err
-            _match_layouts(self.optimizer)
+            match_layouts(self.optimizer)
             if self.opts.lr is not None:  # an explicit --lr wins over the saved rate
                 for group in self.optimizer.param_groups:
                     group["base_lr"] = group["lr"] = float(self.opts.lr)
@@ -170,8 +170,12 @@ class Stepper:
             self.gan.load_state(tensors, meta, weights or {}, path)
 
 
-def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
-    """Give loaded state tensors their parameter's memory layout (channels_last), as fresh ones have."""
+def match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded state tensors their parameter's memory layout (channels_last), as fresh ones have.
+
+    Not only for speed: an elementwise kernel over mixed layouts takes another code path (no
+    vector FMA), whose rounding differs, and the resumed run would drift from the straight one.
+    """
     for group in optimizer.param_groups:
         for p in group["params"]:
             state = optimizer.state.get(p, {})

@@ -12,6 +12,7 @@ them, so N straight iterations and N/2 + resume + N/2 end with the same weights.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -50,6 +51,8 @@ class Trainer:
         self.resume = start.resume
         arch, options = model_choice(opts, start.config)
         self.seed = choose_seed(opts, start.resume)
+        if opts.seed is not None and opts.seed != self.seed:
+            self.say(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
         rng.seed_everything(self.seed)  # the same initial weights on every rank
         model = build(arch, **options)
         size = max(model.input_size, model.output_size)
@@ -123,19 +126,28 @@ class Trainer:
             with StopRequest() as stop:
                 if evaluator is not None and start_it == 0:
                     evaluator.evaluate(0)
+                diverged = False
                 while True:
                     done = stop.requested or (opts.iterations is not None and self.iteration >= opts.iterations) \
                         or (deadline is not None and time.monotonic() >= deadline)
-                    if distributed.any_flag(done, g):
+                    done, diverged = distributed.any_flags([done, diverged], g)
+                    if diverged:
+                        self._diverged(log)
+                    if done:
                         break
                     t0 = time.perf_counter()
                     losses = self.stepper.step(self.iteration, self.stream.next())
                     self.iteration += 1
                     if self.iteration > start_it + 1:  # the first step builds kernels (or compiles): not speed
                         log.speed.add(time.perf_counter() - t0)
+                    diverged = not math.isfinite(losses["a"] + losses["b"])
+                    if diverged:
+                        continue  # agreed at the top of the loop; nothing of this step is logged or saved
                     log.add_losses(losses)
                     self._after_step(log, evaluator)
                 signum = stop.signum if stop.requested else None
+                if log.count:  # a last line for the iterations since the last one
+                    self._log_line(log)
                 if signum is None and evaluator is not None and evaluator.last_eval != self.iteration:
                     evaluator.evaluate(self.iteration)
                 if evaluator is not None and evaluator.last_preview != self.iteration:
@@ -155,19 +167,30 @@ class Trainer:
     def _after_step(self, log: TrainLog, evaluator) -> None:
         opts, it = self.opts, self.iteration
         if it % opts.log_every == 0:
-            means = distributed.mean_scalars(log.means(), self.group)
-            log.console(it, means, log.speed.window() * 1.0, lr=self.stepper.lr)
-            self.curve.append([it, round(means.get("a", float("nan")), 6), round(means.get("b", float("nan")), 6)])
-            del self.curve[:-CURVE_POINTS]
+            self._log_line(log)
         if evaluator is not None:
             if it % opts.eval_every == 0:
                 evaluator.evaluate(it)
             if it % opts.preview_every == 0:
                 evaluator.preview(it)
-        if it % opts.save_every == 0:
+        snapshot = bool(opts.snapshot_every) and it % opts.snapshot_every == 0
+        if it % opts.save_every == 0 or snapshot:
             self.save(log)
-        if opts.snapshot_every and it % opts.snapshot_every == 0 and self.group.is_main and self.previous:
+        if snapshot and self.group.is_main:
             ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
+
+    def _diverged(self, log: TrainLog) -> None:
+        """A NaN/inf loss: stop without saving, so the last good checkpoint stays the newest."""
+        saved = "no save yet" if self.last_saved is None else f"the last save (iteration {self.last_saved}) is intact"
+        raise TwofaceError(f"training diverged: the loss is not a number at iteration {self.iteration}; {saved}. "
+                           "Resume with a lower --lr, or with --clip autoclip", self.opts.model_dir)
+
+    def _log_line(self, log: TrainLog) -> None:
+        means = distributed.mean_scalars(log.means(), self.group)
+        log.console(self.iteration, means, log.speed.window(), lr=self.stepper.lr)
+        self.curve.append([self.iteration, round(means.get("a", float("nan")), 6),
+                           round(means.get("b", float("nan")), 6)])
+        del self.curve[:-CURVE_POINTS]
 
     def _check_ranks_agree(self, log: TrainLog) -> None:
         """DDP must leave every rank with the same weights; say so, or fail loudly if not."""
