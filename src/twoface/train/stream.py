@@ -5,6 +5,8 @@ the run's seed and this rank), so the two sides never draw the same random numbe
 """
 from __future__ import annotations
 
+import torch
+
 from ..data import Augmenter, Batch
 from ..data.loader import BatchStream
 
@@ -21,10 +23,13 @@ class PairStream:
     """(batch of A, batch of B) forever; ``state_dict()`` is where the next pair comes from."""
 
     def __init__(self, set_a, set_b, model, opts, seed: int, device="cpu", prefetch: int = 2):
+        # torch.set_num_threads is process-wide, not per thread: a producer thread asking for fewer
+        # threads would silently slow the training step too, so the producers keep the trainer's count
+        threads = torch.get_num_threads()
         self.a = BatchStream(set_a.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed,
-                             device=device, prefetch=prefetch)
+                             device=device, prefetch=prefetch, threads=threads)
         self.b = BatchStream(set_b.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed + 1,
-                             device=device, prefetch=prefetch)
+                             device=device, prefetch=prefetch, threads=threads)
 
     def next(self) -> tuple[Batch, Batch]:
         return next(self.a), next(self.b)
