@@ -40,7 +40,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     from ..media import open_media
     from .faces import FaceSource, source_fingerprint
     from .model import Swapper
-    from .output import Output, output_kind
+    from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
 
     opts = ConvertOptions(**options)
@@ -59,10 +59,10 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     faces = FaceSource(input, store, opts)
     try:
         faces.prepare()
-        kind = output_kind(output, opts.writer, info.is_video)
+        kind = output_kind(output, opts.writer)
         if kind == "video" and not info.is_video:
             raise InputError("a video output needs a video input; write images (a folder) instead", input)
-        if kind == "images" and output.suffix and info.frame_count > 1:
+        if kind == "images" and not is_folder(output, kind) and info.frame_count > 1:
             raise InputError(f"has {info.frame_count} frames but the output {output.name} is one image; "
                              "give a folder (no suffix) or a video file", input)
         out = Output(output, kind, info, opts, input, model, source_fingerprint(input))
@@ -74,7 +74,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
 
         pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
                         is_video=info.is_video, progress=on_frame,
-                        keep_default=not (kind == "images" and not output.suffix))  # folders: faces only
+                        keep_default=not is_folder(output, kind))  # image folders: faces only
         try:
             stats = pipe.run(start=out.resume_from)
         except BaseException:

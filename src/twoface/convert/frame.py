@@ -48,6 +48,13 @@ class FrameJob:
     convert: bool = False
 
 
+def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """Output frame size for ``--scale``: even sides (H.264's yuv420p needs them), at least 2 px."""
+    if scale == 1.0:
+        return width, height
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
 def base_mask(points_aligned: np.ndarray, kind: str, size: int) -> np.ndarray | None:
     """The face mask before shaping, in output-size aligned pixels; None for the learned one."""
     if kind == "predicted":
@@ -111,7 +118,7 @@ class Finisher:
                   sharpen_radius=self.opts.sharpen_radius)
         if self.opts.scale != 1.0:
             h, w = image.shape[:2]
-            size_out = (max(2, round(w * self.opts.scale / 2) * 2), max(2, round(h * self.opts.scale / 2) * 2))
+            size_out = scaled_size(w, h, self.opts.scale)
             interp = cv2.INTER_AREA if self.opts.scale < 1 else cv2.INTER_CUBIC
             image = cv2.resize(image, size_out, interpolation=interp)
         return image

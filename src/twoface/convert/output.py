@@ -1,9 +1,8 @@
 """Where converted frames go, and the rules that protect earlier outputs.
 
 - A finished output is never replaced without ``--overwrite`` (one clear error).
-- A video goes through the media package's resumable segmented writer when it
-  has one: an interrupted convert keeps the segments already written and
-  continues after them. An image folder resumes too: files are written
+- A video goes through the media package's resumable segmented writer: an
+  interrupted convert keeps the segments already written and continues after them. An image folder resumes too: files are written
   atomically, and a small progress file in the folder says how far the last
   run got and with which input and model, so a different run is never mistaken
   for a resume.
@@ -18,20 +17,24 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..fsutil import atomic_write_text
+from .frame import scaled_size
 
 PROGRESS_FILE = ".twoface-convert.json"
 STAMP_FILE = "twoface-convert.json"  # inside a video's .parts folder
 
 
-def output_kind(out: Path, opts_writer: str | None, input_is_video: bool) -> str:
+def output_kind(out: Path, opts_writer: str | None) -> str:
+    """The writer for ``out``: as asked, else by suffix (.mp4/.mov/.mkv video, .gif, else images)."""
     from ..media.writer import kind_for
 
-    if opts_writer is not None:
-        return opts_writer
-    kind = kind_for(out)
-    if kind == "images" and input_is_video and out.suffix == "":
-        return "images"
-    return kind
+    return opts_writer if opts_writer is not None else kind_for(out)
+
+
+def is_folder(out: Path, kind: str) -> bool:
+    """Image output to a folder (not one image file), as the image writer decides it."""
+    from ..media.reader import IMAGE_EXTS
+
+    return kind == "images" and Path(out).suffix.lower() not in IMAGE_EXTS
 
 
 def _rate(info):
@@ -63,13 +66,12 @@ class Output:
         from ..media.writer import open_writer
 
         out = self.out
-        if self.kind == "images" and out.suffix == "":
+        if is_folder(out, self.kind):
             self._check_folder()
             return open_writer(out, "images", image_format=self.opts.image_format, watermark=True)
         if out.exists() and out.is_dir():
             raise OutputError("is a folder; give a file name for this output", out)
-        size = (int(round(info.width * self.opts.scale / 2) * 2), int(round(info.height * self.opts.scale / 2) * 2)) \
-            if self.opts.scale != 1.0 else (int(info.width), int(info.height))
+        size = scaled_size(int(info.width), int(info.height), self.opts.scale)
         if self.kind == "video":
             return self._open_video(info, input_path, size)
         if out.exists() and not self.opts.overwrite:
@@ -136,7 +138,7 @@ class Output:
     def mark(self, index: int) -> None:
         """Record progress (image folders): frames up to ``index`` are done."""
         self._last_index = max(self._last_index, index)
-        if self.kind == "images" and self.out.suffix == "" and \
+        if is_folder(self.out, self.kind) and \
                 time.monotonic() - self._last_saved >= self._progress_every:
             self._save_progress(False)
 
@@ -147,12 +149,12 @@ class Output:
 
     def finish(self) -> None:
         self.writer.close()
-        if self.kind == "images" and self.out.suffix == "":
+        if is_folder(self.out, self.kind):
             self._save_progress(True)
 
     def abort(self) -> None:
         """Stop after an error or Ctrl-C: keep what a resume can use, drop the rest."""
-        if self.kind == "images" and self.out.suffix == "":
+        if is_folder(self.out, self.kind):
             self._save_progress(False)
             return
         keep = getattr(self.writer, "suspend", None)  # a resumable writer keeps its segments
