@@ -122,3 +122,8 @@ class _Bar:
         if self._p is not None:
             self._p.stop()
             self._p = None
+
+
+from .. import _callable_stage  # noqa: E402  (so that twoface.convert(...) calls convert())
+
+_callable_stage(__name__, "convert")
