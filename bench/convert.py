@@ -67,7 +67,8 @@ def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, 
         t0 = time.perf_counter()
         n = 0
         with open_writer(out, "video", fps=info.rate or info.fps, size=(info.width, info.height),
-                         time_base=info.time_base, watermark=True) as writer:
+                         time_base=info.time_base, watermark=True,
+                         preset=ConvertOptions.preset) as writer:  # the same encoder settings as convert
             for frame in media.frames():
                 found = faces.stored(frame.index)
                 job = FrameJob(frame.index, frame.time, frame.name, frame.image)

@@ -20,6 +20,7 @@ import argparse
 import sys
 
 from . import add_runtime_flags, parse_int_list
+from ..convert.options import X264_PRESETS
 
 
 def _pct(text: str) -> float:
@@ -83,6 +84,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scale", type=float, default=1.0, help="resize output frames by this factor (default: 1.0)")
     g.add_argument("--quality", type=int, default=18, metavar="CRF",
                    help="H.264 quality, lower is better, 0-51 (default: 18)")
+    g.add_argument("--preset", default="superfast",
+                   choices=X264_PRESETS,
+                   help="x264 speed/size trade-off; slower presets make smaller files (default: superfast)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing output")
     g = p.add_argument_group("speed")
     g.add_argument("--batch-size", type=int, default=16, help="faces per model batch (default: 16)")
@@ -109,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 sharpen_amount=args.sharpen_amount, sharpen_radius=args.sharpen_radius, smooth=args.smooth,
                 filter=args.filter, exclude=args.exclude, threshold=args.threshold, frames=args.frames,
                 keep_unchanged=args.keep_unchanged, writer=args.writer, image_format=args.image_format,
-                scale=args.scale, quality=args.quality, overwrite=args.overwrite, batch_size=args.batch_size,
+                scale=args.scale, quality=args.quality, preset=args.preset, overwrite=args.overwrite, batch_size=args.batch_size,
                 workers=args.workers, detector=args.detector, rotate=args.rotate, min_size=args.min_size,
                 max_faces=args.max_faces, score_threshold=args.score_threshold, device=args.device,
                 precision=args.precision)

@@ -100,7 +100,7 @@ class Output:
         elif self.out.exists() and not self.opts.overwrite:
             self._refuse_existing()
         w = SegmentedVideoWriter(self.out, _rate(info), size, time_base=getattr(info, "time_base", None),
-                                 quality=self.opts.quality,
+                                 quality=self.opts.quality, preset=self.opts.preset,
                                  audio_from=input_path if getattr(info, "has_audio", False) else None,
                                  watermark=True)
         atomic_write_text(stamp_path, json.dumps(self._stamp) + "\n")
