@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from twoface import demo
+from twoface.fsutil import sha256_file
 from twoface.errors import InputError, OutputError
 
 A_DIR = "train/person_a_pexels_woman"
@@ -21,7 +22,7 @@ def test_shipped_sums_cover_every_demo_clip_and_match_the_dev_data(data_dir):
     assert sorted(sums) == sorted(names) and len(names) == 7
     for name in names:
         path = next((data_dir / "train").rglob(name))
-        assert demo.sha256_of(path) == sums[name]
+        assert sha256_file(path) == sums[name]
 
 
 def test_clips_dir_is_used_without_download_and_checked(data_dir, tmp_path):
@@ -59,7 +60,7 @@ def test_clips_come_out_of_the_archives_checked_and_cached(data_dir, tmp_path):
     clips = demo.fetch_clips(cache=cache)
     assert sorted(clips) == sorted(demo.expected_sums())
     for name, path in clips.items():
-        assert path.parent == cache / "clips" and demo.sha256_of(path) == demo.expected_sums()[name]
+        assert path.parent == cache / "clips" and sha256_file(path) == demo.expected_sums()[name]
     assert not list((cache / "archives").iterdir())  # archives go once their clips check out
     # a second run uses the cache, with nothing to download
     assert demo.fetch_clips(cache=cache) == clips

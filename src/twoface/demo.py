@@ -14,7 +14,6 @@ stays on this machine.
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import InputError, OutputError, TwofaceError, from_os_error
+from .fsutil import sha256_file
 
 
 class DownloadError(TwofaceError):
@@ -67,16 +67,8 @@ def expected_sums() -> dict[str, str]:
     return sums
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verified(path: Path, sums: dict[str, str]) -> bool:
-    return path.is_file() and sha256_of(path) == sums[path.name]
+    return path.is_file() and sha256_file(path) == sums[path.name]
 
 
 def _pip_download(archive: DemoArchive, dest: Path) -> Path:

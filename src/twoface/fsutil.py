@@ -95,6 +95,17 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def sha256_file(path: str | Path) -> str:
+    """The sha256 of a whole file, read in blocks (model files, clips, checkpoints)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def fingerprint(path: str | Path) -> str:
     """A cheap content fingerprint: size plus sha256 of the first MiB (DESIGN §2)."""
     import hashlib

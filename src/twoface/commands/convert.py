@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import add_runtime_flags, parse_int_list
+from . import add_detection_flags, add_runtime_flags
 from ..convert.options import X264_PRESETS
 
 
@@ -93,13 +93,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int, default=None,
                    help="face-finding threads when there is no store (default: 2)")
     g = p.add_argument_group("on-the-fly face finding (when INPUT has no store)")
-    g.add_argument("--detector", default="yunet", help="face detector (default: yunet)")
-    g.add_argument("--rotate", type=parse_int_list, default=[], metavar="ANGLES",
-                   help="when the upright pass finds no face, retry at these angles, e.g. 90,270 (default: none)")
-    g.add_argument("--min-size", type=int, default=0, metavar="PX", help="ignore faces smaller than PX (default: 0)")
-    g.add_argument("--max-faces", type=int, default=None, help="at most this many faces per frame (default: all)")
-    g.add_argument("--score-threshold", type=float, default=None,
-                   help="detector confidence threshold (default: the detector's)")
+    add_detection_flags(g)
     add_runtime_flags(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

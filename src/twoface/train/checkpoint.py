@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ import torch
 
 from .. import __version__
 from ..errors import ModelError, OutputError, from_os_error
-from ..fsutil import atomic_dir, atomic_write_text
+from ..fsutil import atomic_dir, atomic_write_text, sha256_file
 
 CONFIG = "config.json"
 WEIGHTS = "weights.safetensors"
@@ -43,14 +42,6 @@ STATE_FORMAT = "twoface-state"
 FORMAT_VERSION = 1
 # weights of training-only modules that a converting model does not have
 TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_path(path: Path) -> None:

@@ -17,8 +17,6 @@ import os
 import time
 from pathlib import Path
 
-import torch
-
 from ..errors import TwofaceError
 from . import checkpoint as ck
 from . import distributed, rng
