@@ -178,3 +178,32 @@ def test_kill_and_resume_gives_the_same_faces(data_dir, shared_cache, tmp_path):
         keys = [(f.frame, f.face) for f in st.faces()]
     assert len(keys) == len(set(keys))
     assert len(list_face_files(tmp_path / "faces")) == expected
+
+
+def test_exclude_drops_the_reference_person_and_debug_overlays(data_dir, shared_cache, tmp_path):
+    both = cached_extract(shared_cache, data_dir / "convert/two_faces_side_by_side.mp4", size=96)
+    ref_a = next(p for p in list_face_files(both / "faces") if p.name.endswith("_0.png"))
+    res = twoface("extract", data_dir / "convert/two_faces_side_by_side.mp4", "-o", tmp_path / "b",
+                  "--store", tmp_path / "b.db", "--exclude", ref_a, "--size", "96", "--every", "5",
+                  "--debug-landmarks", tmp_path / "debug", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    with AlignmentsStore.open(tmp_path / "b.db", readonly=True) as st:
+        faces = list(st.faces())
+    assert len(faces) >= 9 and all(f.bbox[0] > 360 for f in faces), "person A was not excluded"
+    overlays = sorted((tmp_path / "debug").glob("*.jpg"))
+    assert len(overlays) == len({f.frame for f in faces})
+    import cv2
+
+    img = cv2.imread(str(overlays[0]))
+    assert img.shape == (360, 720, 3)
+
+
+def test_python_api_matches_the_cli(data_dir, tmp_path):
+    import twoface
+
+    result = twoface.extract(data_dir / "convert/two_people_obama_biden.jpg", tmp_path / "faces",
+                             store=tmp_path / "s.db", size=64, progress=False)
+    assert result.faces == 2 and result.total_frames == 1
+    image, meta = read_face(list_face_files(tmp_path / "faces")[0])
+    assert image.shape == (64, 64, 3) and meta.size == 64 and len(meta.landmarks) == 478
+    assert set(meta.masks) == {"extended", "components"} and len(meta.identity) == 128
