@@ -78,3 +78,10 @@ def test_bad_options_fail_before_any_work(tmp_path, capsys, tiny_model, two_face
     code, err = _run(capsys, two_faces_with_audio, "-m", tiny_model, "-o", out, *flags)
     assert code == 2 and words in _one_line(err)
     assert not out.exists() and not (tmp_path / "out.mp4.parts").exists()
+
+
+def test_a_video_suffix_we_cannot_write(tmp_path, capsys, tiny_model, two_faces_with_audio):
+    out = tmp_path / "swapped.avi"
+    code, err = _run(capsys, two_faces_with_audio, "-m", tiny_model, "-o", out)
+    assert code == 2 and ".avi video output is not supported" in _one_line(err) and ".mp4" in err
+    assert not out.exists()  # not quietly turned into a folder of PNGs

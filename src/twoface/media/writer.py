@@ -318,6 +318,9 @@ class GifWriter(Writer):
 WRITERS: dict[str, type[Writer]] = {"video": VideoWriter, "images": ImageWriter, "gif": GifWriter}
 
 
+UNSUPPORTED_VIDEO = frozenset({".avi", ".webm", ".flv", ".mpg", ".mpeg", ".ts", ".wmv", ".3gp", ".ogv"})
+
+
 def kind_for(out: str | Path) -> str:
     """The writer kind an output path implies: .gif -> gif, video containers -> video, else images."""
     suffix = Path(out).suffix.lower()
@@ -325,6 +328,11 @@ def kind_for(out: str | Path) -> str:
         return "gif"
     if suffix in CONTAINER_FORMATS:
         return "video"
+    if suffix in UNSUPPORTED_VIDEO:  # otherwise "out.avi" would quietly become a folder of PNGs
+        from ..errors import OutputError
+
+        raise OutputError(f"{suffix} video output is not supported; use one of "
+                          f"{', '.join(sorted(CONTAINER_FORMATS))}", out)
     return "images"
 
 
