@@ -106,3 +106,11 @@ def test_not_a_video_or_image_folder(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("x")
     assert_clean_error(twoface("extract", tmp_path / "docs", "-o", tmp_path / "f"), "docs")
+
+
+@pytest.mark.parametrize("flag, value", [("--size", "0"), ("--coverage", "-1"), ("--every", "0"),
+                                         ("--workers", "0"), ("--max-faces", "0"), ("--threshold", "3")])
+def test_impossible_extract_options(tmp_path, data_dir, flag, value):
+    res = twoface("extract", data_dir / "convert/two_people_obama_biden.jpg", "-o", tmp_path / "f", flag, value)
+    assert_clean_error(res, flag)
+    assert not (tmp_path / "f").exists()

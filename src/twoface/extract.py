@@ -49,6 +49,22 @@ class ExtractOptions:
     workers: int | None = None
     commit_every: float = 2.0
 
+    def validate(self) -> None:
+        """Refuse impossible values up front, before any file is opened or written."""
+        checks = [
+            ("size", 32 <= self.size <= 2048, "from 32 to 2048"),
+            ("coverage", self.coverage is None or 0.2 <= self.coverage <= 2.0, "from 0.2 to 2.0"),
+            ("every", self.every >= 1, "1 or more"),
+            ("min-size", self.min_size >= 0, "0 or more"),
+            ("max-faces", self.max_faces is None or self.max_faces >= 1, "1 or more"),
+            ("threshold", -1.0 <= self.threshold <= 1.0, "a cosine from -1 to 1"),
+            ("workers", self.workers is None or self.workers >= 1, "1 or more"),
+        ]
+        for flag, ok, want in checks:
+            if not ok:
+                value = getattr(self, flag.replace("-", "_"))
+                raise InputError(f"--{flag} must be {want}, got {value}")
+
     def shaping(self) -> dict:
         d = asdict(self)
         return {k: d[k] for k in _SHAPING}
@@ -224,8 +240,7 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
     from .media import open_media
 
     opts = ExtractOptions(**options)
-    if opts.every < 1:
-        raise InputError(f"--every must be 1 or more, got {opts.every}")
+    opts.validate()
     input = Path(input)
     if not input.exists():
         raise InputError("no such file or folder", input)
