@@ -25,13 +25,26 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        _fsync(tmp_path)
-        os.replace(tmp_path, path)
-    except OSError as err:
-        tmp_path.unlink(missing_ok=True)
-        raise from_os_error(err, path) from err
     except BaseException:
         tmp_path.unlink(missing_ok=True)
+        raise
+    commit_file(tmp_path, path)
+
+
+def commit_file(tmp: Path, final: str | Path) -> None:
+    """fsync a finished temporary file and rename it over ``final``; on failure remove it.
+
+    The one place where "written elsewhere, then swapped in" happens, for callers that
+    write the temporary file themselves (e.g. an encoder holding it open for a while).
+    """
+    try:
+        _fsync(tmp)
+        os.replace(tmp, final)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise from_os_error(err, final) from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 

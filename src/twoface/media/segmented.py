@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +24,7 @@ import av
 import numpy as np
 
 from ..errors import OutputError, from_os_error
-from ..fsutil import atomic_path, atomic_write_text
+from ..fsutil import atomic_path, atomic_write_text, commit_file
 from .label import SYNTHETIC_TAG
 from .remux import AudioPassthrough, container_format
 from .writer import (DEFAULT_PRESET, DEFAULT_QUALITY, Writer, _EncodedVideo, as_rate, choose_h264_encoder,
@@ -145,15 +144,13 @@ class SegmentedVideoWriter(Writer):
         try:
             seg.container.mux(seg.flush())
             seg.close()
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
         except OSError as err:
             tmp.unlink(missing_ok=True)
             raise from_os_error(err, final) from err
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        commit_file(tmp, final)
         self.next_index = self._segment_last + 1
 
     def suspend(self) -> None:
