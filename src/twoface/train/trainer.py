@@ -25,7 +25,7 @@ from .logs import TrainLog
 from .options import TrainOptions
 from .session import (check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir,
                       stderr_say)
-from .signals import StopRequest, TrainingInterrupted
+from .signals import StoppedAtOnce, StopRequest, TrainingInterrupted
 from .step import Stepper
 
 CURVE_POINTS = 2000  # loss-curve points kept in state.json
@@ -153,6 +153,10 @@ class Trainer:
                 if self.last_saved != self.iteration:
                     self.save(log)
                 self._check_ranks_agree(log)
+        except KeyboardInterrupt as err:
+            if isinstance(err, TrainingInterrupted):
+                raise
+            raise StoppedAtOnce(opts.model_dir, self.iteration) from None
         finally:
             log.close()
             self.stream.close()
