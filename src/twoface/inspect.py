@@ -49,6 +49,10 @@ def inspect_path(path: str | Path) -> dict:
         raise InputError(f"file is empty; {UNKNOWN[3:]}", path)
     if head.startswith(SQLITE_MAGIC):
         return inspect_store(path)
+    if head.startswith(PNG_MAGIC):
+        from .contracts.image import png_chunks, png_size
+
+        png_size(png_chunks(path.read_bytes(), path), path)  # damaged, truncated or a bomb: said so
     if head.startswith(PNG_MAGIC) and _has_face_meta(path):
         return inspect_face(path)
     if path.suffix.lower() == ".safetensors":
@@ -60,9 +64,13 @@ def inspect_path(path: str | Path) -> dict:
 
 # ---- faces ---------------------------------------------------------------------------
 def _has_face_meta(path: Path) -> bool:
-    from .store.metadata import KEYWORD, read_text_chunks
+    """Whether the PNG carries a twoface metadata chunk (readable or not: reading it is inspect_face's job)."""
+    from .store.metadata import KEYWORD
 
-    return KEYWORD.decode() in read_text_chunks(path.read_bytes())
+    try:
+        return b"iTXt" + KEYWORD + b"\x00" in path.read_bytes()
+    except OSError:
+        return False
 
 
 def _scheme(n: int) -> str:
@@ -315,12 +323,9 @@ def _nested_faces(path: Path) -> bool:
 
 
 def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
-    import cv2
-
     labels = [_label(p) for p in images]
     step = max(1, len(images) // FOLDER_SAMPLE)
-    sample = [im for im in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE])
-              if im is not None]
+    sample = [im for im in (_read_or_none(p) for p in images[::step][:FOLDER_SAMPLE]) if im is not None]
     first = sample[0] if sample else None
     out = {
         "kind": "image folder",
@@ -339,3 +344,14 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
 from . import _callable_stage  # noqa: E402  (so that twoface.inspect(...) calls inspect_path())
 
 _callable_stage(__name__, "inspect_path")
+
+
+def _read_or_none(path: Path):
+    """A sampled output frame, or None when it cannot be read (or declares too many pixels)."""
+    from .errors import InputError
+    from .media.reader import read_image
+
+    try:
+        return read_image(path)
+    except InputError:
+        return None

@@ -139,7 +139,12 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
             scale = size / img.shape[0]
             out.append(judge.embed_aligned(to_size(img, size), meta.landmarks_array() * scale))
         except InputError:  # a plain photo: dlib finds the face itself
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            from ..media.reader import read_image
+
+            try:
+                img = read_image(f)
+            except InputError:
+                img = None
             if img is not None:
                 out.append(judge.embed(img))
     if not out:

@@ -29,6 +29,7 @@ from typing import Iterator
 import torch
 
 from .. import __version__
+from ..contracts.model_files import FORMAT, FORMAT_VERSION, STATE_FORMAT  # noqa: F401  (re-exported: ck.FORMAT)
 from ..errors import ModelError, OutputError, from_os_error
 from ..fsutil import atomic_dir, atomic_write_text, sha256_file
 
@@ -37,9 +38,6 @@ WEIGHTS = "weights.safetensors"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 FILES = (CONFIG, WEIGHTS, OPTIMIZER)
-FORMAT = "twoface-model"
-STATE_FORMAT = "twoface-state"
-FORMAT_VERSION = 1
 # weights of training-only modules that a converting model does not have
 TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.")
 
@@ -59,25 +57,26 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _read_json(path: Path) -> dict | None:
-    """A JSON object from a file, or None when it is missing or unreadable as such."""
+def _read_json(path: Path, parse, what: str) -> dict:
+    """A model-folder JSON file through its contract (``parse_config``/``parse_state``); ModelError."""
+    from ..contracts.jsonsafe import load_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"cannot read {what} ({err.strerror or err})", path) from err
+    return parse(load_json(data, path, f"damaged {what}", ModelError, allow_nan=what == STATE), path)
 
 
 def read_config(model_dir: Path) -> dict | None:
     """config.json of a twoface model folder, or None when the folder has no model yet."""
+    from ..contracts.model_files import parse_config
+
     path = Path(model_dir) / CONFIG
     candidates = [path, path.with_name(CONFIG + ".prev")]
     for p in candidates:
         if p.exists():
-            cfg = _read_json(p)
-            if cfg is None or cfg.get("format") != FORMAT:
-                raise ModelError("is not a twoface model config (unreadable or foreign config.json)", p)
-            return cfg
+            return _read_json(p, parse_config, CONFIG)
     return None
 
 
@@ -126,26 +125,29 @@ class Checkpoint:
 
     @property
     def config(self) -> dict:
-        cfg = _read_json(self.locations[CONFIG])
-        if cfg is None:
-            raise ModelError("unreadable config.json", self.locations[CONFIG])
-        return cfg
+        from ..contracts.model_files import parse_config
+
+        return _read_json(self.locations[CONFIG], parse_config, CONFIG)
 
     def tensors(self, name: str) -> tuple[dict[str, torch.Tensor], dict]:
-        """The tensors of a safetensors file of this checkpoint and the JSON in its metadata."""
+        """The tensors of a safetensors file of this checkpoint and the JSON in its metadata.
+
+        The header is checked before the library maps the file; weights must be finite.
+        """
         from safetensors import safe_open
 
+        from ..contracts.model_files import check_finite, check_safetensors, extra_metadata
+
         path = self.locations[name]
+        header = check_safetensors(path)
+        extra = extra_metadata(header, path)
         try:
             with safe_open(str(path), framework="pt", device="cpu") as fh:
-                meta = fh.metadata() or {}
                 tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         except Exception as err:  # safetensors raises its own error types for damaged files
             raise ModelError(f"damaged or truncated safetensors file ({err})", path) from err
-        try:
-            extra = json.loads(meta.get("twoface", "{}"))
-        except ValueError as err:
-            raise ModelError("damaged metadata in safetensors file", path) from err
+        if name == WEIGHTS:
+            check_finite(tensors, path)
         return tensors, extra
 
     @property
@@ -161,6 +163,8 @@ def find_checkpoint(model_dir: Path, need: tuple[str, ...] = FILES) -> Checkpoin
     (an interrupted save or a damaged file). When states exist but none is complete, the
     error names the file that is wrong.
     """
+    from ..contracts.model_files import parse_state
+
     model_dir = Path(model_dir)
     hashes: dict[Path, str | None] = {}
 
@@ -176,9 +180,10 @@ def find_checkpoint(model_dir: Path, need: tuple[str, ...] = FILES) -> Checkpoin
     for state_path in (model_dir / STATE, model_dir / f"{STATE}.prev"):
         if not state_path.exists():
             continue
-        state = _read_json(state_path)
-        if state is None or state.get("format") != STATE_FORMAT:
-            problems.append((state_path, "unreadable or foreign state file"))
+        try:
+            state = _read_json(state_path, parse_state, STATE)
+        except ModelError as err:
+            problems.append((state_path, err.message))
             continue
         files = state.get("files", {})
         locations: dict[str, Path] = {}

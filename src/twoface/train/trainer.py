@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import TwofaceError
+from ..errors import ModelError, TwofaceError
 from . import checkpoint as ck
 from . import distributed, rng
 from .evaluation import Evaluator
@@ -70,7 +70,11 @@ class Trainer:
         self.curve: list[list[float]] = list(history.get("curve", []))
         self.eval_history: list[dict] = list(history.get("valid", []))
         if self.resume is not None:
-            self._restore(self.resume, weights)
+            try:
+                self._restore(self.resume, weights)
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:  # past the contract
+                raise ModelError(f"damaged state.json: cannot restore the training state "
+                                 f"({type(err).__name__}: {str(err)[:120]})", self.resume.state_path) from err
         self.last_saved = self.iteration if self.resume is not None else None
 
     # --- set-up helpers -------------------------------------------------------------------------

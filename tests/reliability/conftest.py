@@ -1,0 +1,93 @@
+"""Fixtures of the reliability tests: small real extractions and a tiny trained model, built once.
+
+Also the fuzz case counts: every fuzz test records how many cases it ran, and the terminal
+summary prints them per contract (added up over xdist workers through a shared file).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from reliab_helpers import TINY
+from twoface_testing import cached_extract
+
+GRID = "multi_identity/grid"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and "TWOFACE_FUZZ_COUNTS" not in os.environ:
+        fd, path = tempfile.mkstemp(prefix="twoface-fuzz-counts-", suffix=".jsonl")
+        os.close(fd)
+        os.environ["TWOFACE_FUZZ_COUNTS"] = path  # inherited by xdist workers started after this
+        config._twoface_fuzz_counts = path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    path = getattr(config, "_twoface_fuzz_counts", None)
+    if not path or not os.path.exists(path):
+        return
+    counts: Counter = Counter()
+    with open(path) as fh:
+        for line in fh:
+            contract, n = json.loads(line)
+            counts[contract] += n
+    os.unlink(path)
+    if counts:
+        terminalreporter.write_sep("-", "twoface fuzz cases (per contract)")
+        for contract, n in sorted(counts.items()):
+            terminalreporter.write_line(f"{contract:>24}: {n:6d} cases")
+        terminalreporter.write_line(f"{'all contracts':>24}: {sum(counts.values()):6d} cases")
+
+
+@pytest.fixture(scope="session")
+def small_faces(data_dir, shared_cache) -> dict[str, Path]:
+    """Two GRID speakers, every 3rd frame at 64 px (25 faces each): folders and stores."""
+    out = {}
+    for side, clip in (("a", "bbaf2n.mpg"), ("b", "brbk7n.mpg")):
+        root = cached_extract(shared_cache, data_dir / GRID / clip, every=3, size=64)
+        out[side] = root / "faces"
+        out[f"{side}_store"] = root / "stores" / f"{clip}.twoface.db"
+        out[f"{side}_clip"] = data_dir / GRID / clip
+    return out
+
+
+def tiny_train_kwargs(**more) -> dict:
+    kw = {"arch": "custom", "options": dict(TINY), "batch_size": 4, "seed": 7, "lr": 5e-4, "holdout": 0.1,
+          "log_every": 1000, "eval_every": 1000, "preview_every": 1000, "save_every": 1000,
+          "quality": False, "tensorboard": False}
+    kw.update(more)
+    return kw
+
+
+@pytest.fixture(scope="session")
+def tiny_model(small_faces, shared_cache) -> Path:
+    """A tiny model trained 2 iterations on ``small_faces`` (read-only: copy it to change it)."""
+    import fcntl
+
+    from twoface.train import train
+
+    out = shared_cache / "reliab-tiny-model"
+    with open(shared_cache / "reliab-tiny-model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "state.json").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            train(small_faces["a"], small_faces["b"], out, iterations=2, **tiny_train_kwargs())
+    return out
+
+
+@pytest.fixture
+def model_copy(tiny_model, tmp_path) -> Path:
+    dest = tmp_path / "model"
+    shutil.copytree(tiny_model, dest)
+    return dest
+
+
+@pytest.fixture
+def face_png(small_faces) -> bytes:
+    """The bytes of one real face PNG."""
+    return sorted(small_faces["a"].glob("*.png"))[0].read_bytes()
