@@ -14,8 +14,6 @@ files are refused with one clear message.
 """
 from __future__ import annotations
 
-import json
-import struct
 from collections import Counter
 from pathlib import Path
 
@@ -145,10 +143,13 @@ def inspect_store(path: Path) -> dict:
 def _read_json(path: Path) -> dict | None:
     if not path.exists():
         return None
+    from .contracts.jsonsafe import load_json
+
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"unreadable JSON ({err})", path) from err
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"unreadable ({err.strerror or err})", path) from err
+    data = load_json(raw, path, "unreadable JSON", ModelError, allow_nan=path.name == "state.json")
     if not isinstance(data, dict):
         raise ModelError("expected a JSON object", path)
     return data
@@ -156,28 +157,11 @@ def _read_json(path: Path) -> dict | None:
 
 def safetensors_header(path: Path) -> dict:
     """The JSON header of a safetensors file (names, dtypes, shapes), without reading tensors."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            raw = fh.read(8)
-            if len(raw) < 8:
-                raise ModelError("too short to be a safetensors file", path)
-            (n,) = struct.unpack("<Q", raw)
-            if n > min(size - 8, 100 << 20):
-                raise ModelError("not a safetensors file (bad header length)", path)
-            header = json.loads(fh.read(n))
-    except OSError as err:
-        from .errors import from_os_error
+    from .contracts.model_files import check_safetensors
 
-        raise from_os_error(err, path) from err
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"not a safetensors file ({err})", path) from err
-    if not isinstance(header, dict):
-        raise ModelError("not a safetensors file", path)
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + n + end > size:
-        raise ModelError(f"truncated: the header promises {8 + n + end} bytes, the file has {size}", path)
-    return header
+    if not path.is_file():
+        raise ModelError("no such safetensors file", path)
+    return check_safetensors(path)
 
 
 def inspect_weights(path: Path) -> dict:

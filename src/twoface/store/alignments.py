@@ -168,7 +168,14 @@ class AlignmentsStore:
         except BaseException:
             db.close()
             raise
-        return cls(path, db)
+        store = cls(path, db)
+        try:  # the one-row tables are checked before anyone writes (a tampered store stays untouched)
+            store.last_frame()
+            _ = store.source
+        except BaseException:
+            db.close()
+            raise
+        return store
 
     @staticmethod
     def _check_writable(path: Path) -> None:
