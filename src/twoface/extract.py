@@ -221,11 +221,17 @@ def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart
             changed = sorted(k for k in opts.shaping() if old_opts.get(k) != opts.shaping()[k])
             raise StoreError(f"this store was extracted with other options ({', '.join(changed)}); "
                              f"rerun with the same options to resume, or pass --restart", store_path)
-        store.set_source(src)
-        store.set_meta("extract_options", opts.shaping())
+        if old is not None and old.frame_count:
+            src.frame_count = old.frame_count  # the exact count of a finished run beats the container's estimate
+        # written only when different: a rerun that has nothing to do leaves the store's bytes alone
+        if old != src:
+            store.set_source(src)
+        if old_opts != opts.shaping():
+            store.set_meta("extract_options", opts.shaping())
         from . import __version__
 
-        store.set_meta("twoface_version", __version__)
+        if store.get_meta("twoface_version") != __version__:
+            store.set_meta("twoface_version", __version__)
         return store
     except BaseException:
         store.close()
