@@ -177,7 +177,7 @@ def check_safetensors(path: Path) -> dict:
         field = str(name)[:60]
         e = c.obj(entry, field)
         dtype = e.get("dtype")
-        if dtype not in DTYPE_BYTES:
+        if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
             raise c.fail(field, f"has an unknown dtype {str(dtype)[:20]!r}")
         shape = e.get("shape")
         if not isinstance(shape, list) or len(shape) > 16:
