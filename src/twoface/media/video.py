@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from .reader import Frame, MediaInfo, _check_args
+from .frames import Frame, MediaInfo, check_frame_args
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class VideoSource:
 
     # ----------------------------------------------------------------- frames
     def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
-        _check_args(start, every)
+        check_frame_args(start, every)
         self.skipped = 0
         if start == 0:
             yield from self._decode(self._open(), _Ranker(), start, every)
