@@ -39,7 +39,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     from ..device import choose
     from ..media import open_media
     from .faces import FaceSource, source_fingerprint
-    from .model import Swapper
+    from ..models.swapper import Swapper
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
 
