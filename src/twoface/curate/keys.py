@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import measures
+from ..faces import measures
 from .embeddings import face_embeddings, reference_embedding
 from .items import FaceItem, tracked
 

@@ -29,7 +29,7 @@ from ..errors import InputError
 from .cluster import DEFAULT_THRESHOLD, NOISE, cluster_identities
 from .embeddings import face_embeddings
 from .items import FaceFolder, FaceItem, load_folder
-from .journal import Journal, JournalEntry, UndoReport, apply_entry, undo_last
+from ..store.journal import Journal, JournalEntry, UndoReport, apply_entry, undo_last
 from .keys import KEYS, KeyOptions
 
 SORT_BY = ("identity", *KEYS)
