@@ -7,9 +7,10 @@ messages that name the flag) happens once, before any frame is decoded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import TwofaceError
+from ..faces.analyze import FaceOptions
 from .blend import MASK_KINDS, MaskOptions
 from .color import COLOR_MATCHERS
 from .sharpen import SHARPENERS
@@ -23,7 +24,12 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 
 
 @dataclass
-class ConvertOptions:
+class ConvertOptions(FaceOptions):
+    """How to convert. The face-finding fields (detector, min_size, max_faces, rotate,
+    score_threshold, filter, exclude, threshold) come from ``faces.analyze.FaceOptions``:
+    the same knobs as ``twoface extract``, used when there is no store.
+    """
+
     direction: str = "a2b"
     mask: str = "extended"
     erode: float = 0.0
@@ -36,9 +42,6 @@ class ConvertOptions:
     smooth: bool | None = None  # None: on for video, off for images
     smooth_cutoff: float = 1.0
     smooth_beta: float = 3.0
-    filter: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    threshold: float = 0.4
     frames: str | None = None
     keep_unchanged: bool | None = None  # None: skip for image-folder output, keep otherwise
     scale: float = 1.0
@@ -50,12 +53,6 @@ class ConvertOptions:
     overwrite: bool = False
     device: str = "auto"
     precision: str = "auto"
-    # on-the-fly extraction (no store): the same knobs as `twoface extract`
-    detector: str = "yunet"
-    min_size: int = 0
-    max_faces: int | None = None
-    rotate: list[int] = field(default_factory=list)
-    score_threshold: float | None = None
     workers: int | None = None
 
     def __post_init__(self) -> None:
