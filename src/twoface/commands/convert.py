@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import add_detection_flags, add_runtime_flags
 from ..convert.options import X264_PRESETS
+from . import add_detection_flags, add_runtime_flags
 
 
 def _pct(text: str) -> float:

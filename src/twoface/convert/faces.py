@@ -10,9 +10,9 @@ fly for the frames it lacks. A store made from another file is refused.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import cv2
@@ -305,8 +305,7 @@ class VideoSource:
         errors = 0
         while True:
             try:
-                for packet in container.demux(stream):
-                    yield packet
+                yield from container.demux(stream)
                 return
             except av.error.EOFError:
                 return

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class AlignmentsStore:
     # ---- opening -------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, create: bool = False, readonly: bool = False,
-             upto_version: int = SCHEMA_VERSION) -> "AlignmentsStore":
+             upto_version: int = SCHEMA_VERSION) -> AlignmentsStore:
         """Open (or with ``create``, make) a store, migrating an older one forward.
 
         ``upto_version`` exists for tests that need to build an old-schema file.
@@ -198,7 +199,7 @@ class AlignmentsStore:
             finally:
                 db.close()
 
-    def __enter__(self) -> "AlignmentsStore":
+    def __enter__(self) -> AlignmentsStore:
         return self
 
     def __exit__(self, *exc) -> None:

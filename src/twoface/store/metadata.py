@@ -51,7 +51,7 @@ class FaceMeta:
                 "masks": self.masks, "blur": self.blur, "blendshapes": self.blendshapes}
 
     @classmethod
-    def from_json(cls, d: dict) -> "FaceMeta":
+    def from_json(cls, d: dict) -> FaceMeta:
         src = d["source"]
         return cls(
             source_path=src["path"], source_fingerprint=src["fingerprint"], frame=int(src["frame"]),

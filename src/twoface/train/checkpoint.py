@@ -25,18 +25,33 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
 from .. import __version__
 from ..errors import OutputError, from_os_error
 from ..fsutil import atomic_dir, atomic_write_text, file_mode, fsync_path, sha256_file
+
 # the read side lives in the library (models.folder); re-exported for training and its tests
-from ..models.folder import (CONFIG, FILES, FORMAT, FORMAT_VERSION, OPTIMIZER, STATE, STATE_FORMAT,  # noqa: F401
-                             TRAINING_ONLY_PREFIXES, WEIGHTS, Checkpoint, check_weights, find_checkpoint,
-                             load_model, read_config, read_json)
+from ..models.folder import (  # noqa: F401
+    CONFIG,
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    OPTIMIZER,
+    STATE,
+    STATE_FORMAT,
+    TRAINING_ONLY_PREFIXES,
+    WEIGHTS,
+    Checkpoint,
+    check_weights,
+    find_checkpoint,
+    load_model,
+    read_config,
+    read_json,
+)
 
 
 def check_not_foreign(model_dir: Path) -> None:

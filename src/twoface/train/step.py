@@ -14,8 +14,14 @@ from torch import nn
 from ..errors import ModelError
 from . import distributed
 from .losses import build_loss, mask_loss
-from .optim import (GradientClipper, Warmup, build_optimizer, load_optimizer_state, match_layouts,
-                    optimizer_state_to_tensors)
+from .optim import (
+    GradientClipper,
+    Warmup,
+    build_optimizer,
+    load_optimizer_state,
+    match_layouts,
+    optimizer_state_to_tensors,
+)
 
 
 class Pair(nn.Module):

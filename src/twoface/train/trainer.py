@@ -23,8 +23,7 @@ from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
 from .options import TrainOptions
-from .session import (check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir,
-                      stderr_say)
+from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir, stderr_say
 from .signals import StopRequest, TrainingInterrupted
 from .step import Stepper
 
