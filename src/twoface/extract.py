@@ -21,6 +21,7 @@ import numpy as np
 from .errors import InputError, StoreError
 from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
 from .fsutil import atomic_write_bytes, fingerprint
+from .options import option
 from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
 
 # Options that shape the faces and the store: a resumed run must use the same values.
@@ -36,12 +37,15 @@ class ExtractOptions(FaceOptions):
     filter, exclude, threshold) come from ``faces.analyze.FaceOptions``, shared with convert.
     """
 
-    size: int = 256
-    coverage: float | None = None  # None: the aligner's default
-    every: int = 1
-    debug_landmarks: str | None = None
-    workers: int | None = None
-    commit_every: float = 2.0
+    every: int = option(1, help="process every Nth frame", metavar="N", group="detection")
+    size: int = option(256, help="side of the aligned face images in pixels", group="alignment")
+    coverage: float | None = option(None, group="alignment",  # None: the aligner's default
+                                    help="how much of the head the crop shows; larger shows more",
+                                    default_help="the aligner's, 0.75 of the template scale")
+    workers: int | None = option(None, help="analysis threads", default_help="number of cores, at most 4", group="run")
+    debug_landmarks: str | None = option(None, help="also write frames with landmarks drawn, for checking",
+                                         metavar="FOLDER", default_help="", group="run")
+    commit_every: float = option(2.0, help="seconds between store commits", cli=False)
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..options import int_list, option
 from ..store.alignments import FaceRecord, SourceInfo
 from ..store.metadata import FaceMeta, encode_face_png
 
@@ -25,14 +26,20 @@ from ..store.metadata import FaceMeta, encode_face_png
 class FaceOptions:
     """Which faces are found and kept: the options extract and convert share, declared once."""
 
-    min_size: int = 0
-    max_faces: int | None = None
-    rotate: list[int] = field(default_factory=list)
-    detector: str = "yunet"
-    score_threshold: float | None = None
-    filter: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    threshold: float = 0.4
+    detector: str = option("yunet", help="face detector", group="detection")
+    rotate: list[int] = option(default_factory=list, type=int_list, metavar="ANGLES", group="detection",
+                               help="when the upright pass finds no face, retry at these angles, e.g. 90,180,270")
+    min_size: int = option(0, help="ignore faces smaller than PX pixels", metavar="PX", group="detection")
+    max_faces: int | None = option(None, help="keep at most this many faces per frame", default_help="all",
+                                   group="detection")
+    score_threshold: float | None = option(None, help="detector confidence threshold", default_help="the detector's",
+                                           group="detection")
+    filter: list[str] = option(default_factory=list, metavar="REF", default_help="", group="identity",
+                               help="keep only faces matching these reference images or face PNGs")
+    exclude: list[str] = option(default_factory=list, metavar="REF", default_help="", group="identity",
+                                help="drop faces matching these reference images or face PNGs")
+    threshold: float = option(0.4, help="cosine similarity that counts as the same person (for --filter/--exclude)",
+                              group="identity")
 
 
 def load_references(paths: Iterable[str | Path]) -> list[np.ndarray]:
