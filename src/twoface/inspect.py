@@ -78,7 +78,7 @@ def _scheme(n: int) -> str:
 
 def inspect_face(path: Path) -> dict:
     """A face PNG: where it came from, its geometry, and what its metadata holds."""
-    from .curate import measures
+    from .faces import measures
     from .store.metadata import read_face
 
     image, meta = read_face(path)
@@ -106,7 +106,7 @@ def inspect_face(path: Path) -> dict:
 
 
 def _inspect_face_folder(path: Path, faces: list[Path]) -> dict:
-    from .curate.journal import Journal
+    from .store.journal import Journal
     from .store.metadata import read_face_meta
 
     sources: Counter = Counter()

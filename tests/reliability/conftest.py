@@ -13,7 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from reliab_helpers import TINY
+from reliab_helpers import tiny_train_kwargs
+
 from twoface_testing import cached_extract
 
 GRID = "multi_identity/grid"
@@ -54,14 +55,6 @@ def small_faces(data_dir, shared_cache) -> dict[str, Path]:
         out[f"{side}_store"] = root / "stores" / f"{clip}.twoface.db"
         out[f"{side}_clip"] = data_dir / GRID / clip
     return out
-
-
-def tiny_train_kwargs(**more) -> dict:
-    kw = {"arch": "custom", "options": dict(TINY), "batch_size": 4, "seed": 7, "lr": 5e-4, "holdout": 0.1,
-          "log_every": 1000, "eval_every": 1000, "preview_every": 1000, "save_every": 1000,
-          "quality": False, "tensorboard": False}
-    kw.update(more)
-    return kw
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,12 @@ def zlib_bomb(png: bytes, inflated_mb: int = 100) -> bytes:
             out.append(itxt)
         out.append(chunk(kind, payload))
     return b"".join(out)
+
+
+def tiny_train_kwargs(**more) -> dict:
+    """Python-API options of a short, quiet, repeatable run of the tiny model."""
+    kw = {"arch": "custom", "options": dict(TINY), "batch_size": 4, "seed": 7, "lr": 5e-4, "holdout": 0.1,
+          "log_every": 1000, "eval_every": 1000, "preview_every": 1000, "save_every": 1000,
+          "quality": False, "tensorboard": False}
+    kw.update(more)
+    return kw

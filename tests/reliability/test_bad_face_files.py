@@ -9,8 +9,7 @@ import shutil
 import time
 
 import pytest
-from reliab_helpers import (assert_refused, bomb_png, meta_json, run_cli, tree_hashes, with_meta, with_meta_text,
-                            zlib_bomb)
+from reliab_helpers import assert_refused, bomb_png, meta_json, run_cli, tree_hashes, with_meta, with_meta_text, zlib_bomb
 
 from twoface.errors import InputError
 from twoface.store.metadata import read_face, read_face_meta

@@ -159,6 +159,7 @@ def test_deeply_nested_state_and_config(model_copy, small_faces, capfd):
     state.write_text(state.read_text()[:-2] + ', "x": ' + "[" * 50000 + "]" * 50000 + "}\n")
     before = tree_hashes(model_copy)
     assert_refused(run_cli(capfd, *_train_args(small_faces, model_copy)), state, "nested too deeply")
+    assert tree_hashes(model_copy) == before
     config = model_copy / "config.json"
     config.write_text('{"format": "twoface-model", "x": ' + "{\"a\": " * 40000 + "1" + "}" * 40000 + "}")
     assert_refused(run_cli(capfd, "inspect", model_copy), config, "nested too deeply")

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tiny_train_kwargs
-from reliab_helpers import record_cases
+from reliab_helpers import record_cases, tiny_train_kwargs
 
 pytestmark = pytest.mark.slow
 ZYGOTE = Path(__file__).with_name("fault_zygote.py")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import MAX_IMAGE_PIXELS as MAX_PIXELS
 from ..errors import InputError
 
-from .. import MAX_IMAGE_PIXELS as MAX_PIXELS
 MAX_TEXT_BYTES = 8 << 20  # inflated face metadata is ~30 KB
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -19,7 +20,6 @@ from ..errors import InputError
 from ..store.metadata import NO_METADATA, FaceMeta, list_face_files, read_face_meta
 
 log = logging.getLogger(__name__)
-
 
 T = TypeVar("T")
 PROGRESS_MIN = 200  # smaller jobs finish before a bar would be worth drawing

@@ -23,8 +23,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from . import metrics
-from .faces import (as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces,
-                    split_files, to_size)
+from .faces import as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
 
 SIDES = {"a": "A", "b": "B"}
 
@@ -64,9 +63,9 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
 
     ``output`` must not exist unless ``overwrite`` (and then it must be a twoface report).
     """
-    from ..convert.model import Swapper
     from ..device import choose
     from ..faces.landmarks import Landmarker
+    from ..models.swapper import Swapper
     from .judge import Judge
 
     if (video is None) != (source is None):
@@ -183,7 +182,7 @@ def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, 
 
 def _iteration(model: Path) -> int | None:
     try:
-        from ..train.checkpoint import find_checkpoint
+        from ..models.folder import find_checkpoint
 
         ck = find_checkpoint(model)
         return None if ck is None else ck.iteration
