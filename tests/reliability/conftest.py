@@ -1,15 +1,7 @@
-"""Fixtures of the reliability tests: small real extractions and a tiny trained model, built once.
-
-Also the fuzz case counts: every fuzz test records how many cases it ran, and the terminal
-summary prints them per contract (added up over xdist workers through a shared file).
-"""
+"""Fixtures of the reliability tests: small real extractions and a tiny trained model, built once."""
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,31 +10,6 @@ from reliab_helpers import tiny_train_kwargs
 from twoface_testing import cached_extract
 
 GRID = "multi_identity/grid"
-
-
-def pytest_configure(config):
-    if not hasattr(config, "workerinput") and "TWOFACE_FUZZ_COUNTS" not in os.environ:
-        fd, path = tempfile.mkstemp(prefix="twoface-fuzz-counts-", suffix=".jsonl")
-        os.close(fd)
-        os.environ["TWOFACE_FUZZ_COUNTS"] = path  # inherited by xdist workers started after this
-        config._twoface_fuzz_counts = path
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    path = getattr(config, "_twoface_fuzz_counts", None)
-    if not path or not os.path.exists(path):
-        return
-    counts: Counter = Counter()
-    with open(path) as fh:
-        for line in fh:
-            contract, n = json.loads(line)
-            counts[contract] += n
-    os.unlink(path)
-    if counts:
-        terminalreporter.write_sep("-", "twoface fuzz cases (per contract)")
-        for contract, n in sorted(counts.items()):
-            terminalreporter.write_line(f"{contract:>24}: {n:6d} cases")
-        terminalreporter.write_line(f"{'all contracts':>24}: {sum(counts.values()):6d} cases")
 
 
 @pytest.fixture(scope="session")
