@@ -81,7 +81,8 @@ def main() -> None:
         if attempts > plan["kills"] * 6:
             break
         delay = rng.uniform(0.1, 0.9) * ref_s if kills < plan["kills"] else None
-        outcome, _ = _run(fn, plan["subject"], delay)
+        outcome, took = _run(fn, plan["subject"], delay)
+        print(f"attempt {attempts}: {outcome} after {took:.2f} s (kill at {delay})", file=sys.stderr, flush=True)
         if outcome == "killed":
             kills += 1
             kill_times.append(round(delay, 3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -22,13 +23,16 @@ def run_plan(tmp_path: Path, stage: str, reference: dict, subject: dict, reset: 
     plan.write_text(json.dumps({"stage": stage, "reference": reference, "subject": subject,
                                 "reset": [str(p) for p in reset], "kills": kills, "seed": SEED}, default=str))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = subprocess.run([sys.executable, str(ZYGOTE), str(plan)], capture_output=True, text=True, env=env,
-                         timeout=600)
+                         timeout=1200)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert "error" not in out, (out, res.stderr[-2000:])
     assert out["kills"] == kills, out
     record_cases(f"kill -9 during {stage}", out["kills"])
+    out["cpu_seconds"] = round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1)
     print(f"{stage}: {out}")
     return out
 
@@ -46,14 +50,14 @@ def test_extract_survives_kills(small_faces, tmp_path):
     from twoface.store.metadata import list_face_files, read_face_meta
 
     clip = small_faces["a_clip"]
-    opts = {"every": 2, "size": 64, "progress": False, "workers": 2, "commit_every": 0.2}
+    opts = {"every": 4, "size": 64, "progress": False, "workers": 2, "commit_every": 0.2}
     ref = {"input": clip, "faces_dir": tmp_path / "ref", "store": tmp_path / "ref.db", **opts}
     sub = {"input": clip, "faces_dir": tmp_path / "sub", "store": tmp_path / "sub.db", **opts}
     run_plan(tmp_path, "extract", ref, sub, [tmp_path / "sub", tmp_path / "sub.db", tmp_path / "sub.db-wal",
                                              tmp_path / "sub.db-shm"], kills=8)
     ref_faces = {p.name: read_face_meta(p).key for p in list_face_files(tmp_path / "ref")}
     sub_faces = {p.name: read_face_meta(p).key for p in list_face_files(tmp_path / "sub")}
-    assert len(ref_faces) > 20 and sub_faces == ref_faces
+    assert len(ref_faces) >= 15 and sub_faces == ref_faces
     assert _store_rows(tmp_path / "sub.db") == _store_rows(tmp_path / "ref.db")
 
 
@@ -62,12 +66,12 @@ def test_train_survives_kills(small_faces, tmp_path):
 
     from twoface.train import checkpoint as ck
 
-    kw = tiny_train_kwargs(iterations=16, save_every=2)
+    kw = tiny_train_kwargs(iterations=12, save_every=2)
     base = {"faces_a": small_faces["a"], "faces_b": small_faces["b"], **kw}
     run_plan(tmp_path, "train", {**base, "model_dir": tmp_path / "ref"}, {**base, "model_dir": tmp_path / "sub"},
-             [tmp_path / "sub"], kills=8)
+             [tmp_path / "sub"], kills=7)
     for m in ("ref", "sub"):
-        assert ck.find_checkpoint(tmp_path / m).iteration == 16
+        assert ck.find_checkpoint(tmp_path / m).iteration == 12
         ck.load_model(tmp_path / m)
     a, b = load_file(str(tmp_path / "ref" / ck.WEIGHTS)), load_file(str(tmp_path / "sub" / ck.WEIGHTS))
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a), "resume after kills is exact"
@@ -91,7 +95,7 @@ def test_convert_survives_kills(small_faces, tiny_model, tmp_path):
     clip = small_faces["a_clip"]
     ref = {"input": clip, "model": tiny_model, "output": tmp_path / "ref.mp4", **opts}
     sub = {"input": clip, "model": tiny_model, "output": tmp_path / "sub.mp4", **opts}
-    run_plan(tmp_path, "convert", ref, sub, [tmp_path / "sub.mp4", *tmp_path.glob(".sub.mp4*")], kills=6)
+    run_plan(tmp_path, "convert", ref, sub, [tmp_path / "sub.mp4", tmp_path / "sub.mp4.parts"], kills=7)
     ref_facts, sub_facts = _video_facts(tmp_path / "ref.mp4"), _video_facts(tmp_path / "sub.mp4")
     assert ref_facts["frames"] == 75 and ref_facts["audio_packets"] > 0
     assert sub_facts == ref_facts
