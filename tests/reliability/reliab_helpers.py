@@ -65,14 +65,14 @@ def chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def meta_json(png: bytes) -> dict:
-    from twoface.store.metadata import read_text_chunks
+    from twoface.media.png import read_text_chunks
 
     return json.loads(read_text_chunks(png)["twoface"])
 
 
 def with_meta_text(png: bytes, text: bytes, compressed: bool = True) -> bytes:
     """The PNG with its twoface iTXt chunk replaced by ``text`` (raw bytes, compressed or not)."""
-    from twoface.store.metadata import iter_chunks
+    from twoface.media.png import iter_chunks
 
     body = zlib.compress(text, 6) if compressed else text
     itxt = chunk(b"iTXt", b"twoface\x00" + bytes([int(compressed), 0]) + b"\x00\x00" + body)
@@ -102,7 +102,7 @@ def zlib_bomb(png: bytes, inflated_mb: int = 100) -> bytes:
     comp = zlib.compressobj(9)
     block = b" " * (1 << 20)
     body = b"".join(comp.compress(block) for _ in range(inflated_mb)) + comp.flush()
-    from twoface.store.metadata import iter_chunks
+    from twoface.media.png import iter_chunks
 
     itxt = chunk(b"iTXt", b"twoface\x00\x01\x00\x00\x00" + body)
     out = [png[:8]]
