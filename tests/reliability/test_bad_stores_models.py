@@ -82,9 +82,11 @@ def test_locked_store_names_the_holder(store, small_faces, tmp_path, capfd, monk
     try:
         assert holder.stdout.readline().strip() == "locked"
         before = tree_hashes(store)
+        kept = tmp_path / "kept"  # one face deleted: prune has to write to the store
+        shutil.copytree(small_faces["a"], kept)
+        sorted(kept.glob("*.png"))[0].unlink()
         t0 = time.monotonic()
-        res = run_cli(capfd, "extract", small_faces["a_clip"], "-o", tmp_path / "f", "--store", store,
-                      "--every", "3", "--size", "64", "--no-progress")
+        res = run_cli(capfd, "prune", "--store", store, "--faces", kept)
         line = assert_refused(res, store, "is locked by pid", str(holder.pid), "waited 0.5 s")
         assert time.monotonic() - t0 < 30, line
         assert tree_hashes(store) == before

@@ -50,7 +50,7 @@ def test_extract_survives_kills(small_faces, tmp_path):
     from twoface.store.metadata import list_face_files, read_face_meta
 
     clip = small_faces["a_clip"]
-    opts = {"every": 4, "size": 64, "progress": False, "workers": 2, "commit_every": 0.2}
+    opts = {"every": 4, "size": 64, "progress": False, "workers": 1, "commit_every": 0.2}
     ref = {"input": clip, "faces_dir": tmp_path / "ref", "store": tmp_path / "ref.db", **opts}
     sub = {"input": clip, "faces_dir": tmp_path / "sub", "store": tmp_path / "sub.db", **opts}
     run_plan(tmp_path, "extract", ref, sub, [tmp_path / "sub", tmp_path / "sub.db", tmp_path / "sub.db-wal",
