@@ -292,6 +292,9 @@ class GifWriter(Writer):
     def write(self, bgr, index, time=None, name=None) -> None:
         from PIL import Image
 
+        from ..contracts.image import set_library_limits
+
+        set_library_limits()  # Pillow gets twoface's pixel limit the moment it is used
         bgr = self._prepare(bgr)
         rgb = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         self._frames.append(rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
