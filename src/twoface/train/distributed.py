@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..device import Runtime
 from ..errors import TwofaceError
 
 TORCHRUN_HINT = ("run it under torchrun, for example: "
@@ -46,7 +47,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def setup(distributed: bool, runtime) -> tuple[Group, object]:
+def setup(distributed: bool, runtime: Runtime) -> tuple[Group, Runtime]:
     """Join the torchrun job (when ``distributed``) and return (group, runtime for this rank)."""
     if not distributed:
         return Group(), runtime
