@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 
 from . import __version__
 from .errors import TwofaceError, from_os_error
@@ -79,15 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(code or 0)
     except TwofaceError as err:
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {err}", file=sys.stderr)
         return err.exit_code
     except OSError as err:
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {from_os_error(err)}", file=sys.stderr)
         return 2
@@ -96,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # a bug: say so in one line, details with --verbose
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: internal error: {type(err).__name__}: {err} "
               f"(run again with --verbose and report it)", file=sys.stderr)

@@ -7,6 +7,7 @@ it is not pickle, so stores are safe to share.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -366,8 +367,6 @@ def _write_error(err: sqlite3.Error, path: Path) -> StoreError:
     """A failed write as one clear line: a full disk or a read-only store says so."""
     text = str(err)
     try:
-        import shutil
-
         low = shutil.disk_usage(path.parent).free < (1 << 20)
     except OSError:
         low = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -86,8 +87,6 @@ def set_threads(group: Group) -> int:
 
 def weights_digest(module: torch.nn.Module) -> str:
     """sha256 of every tensor of a state dict, in key order, as float32 bytes (a cross-rank check)."""
-    import hashlib
-
     h = hashlib.sha256()
     for key, value in module.state_dict().items():
         h.update(key.encode())
