@@ -7,6 +7,7 @@ the stated quality. Encoding goes through PyAV (libx264 / libvpx-vp9).
 """
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from pathlib import Path
 
@@ -89,3 +90,18 @@ def attack(name: str, frames: list[np.ndarray], fps: float, workdir: Path) -> li
     if name == "cut_2s":
         return encode(cut_middle(frames, fps), out, fps=r)
     raise ValueError(name)
+
+
+@functools.lru_cache(maxsize=1)
+def flat_fields() -> dict[str, np.ndarray]:
+    """Uniform and gradient 720p frames (and a green screen): the watermark must leave them alone."""
+    h, w = 720, 1280
+    ramp_x = np.tile(np.linspace(0, 255, w), (h, 1))
+    ramp_y = np.tile(np.linspace(0, 255, h)[:, None], (1, w))
+    steep = np.tile(np.clip(np.arange(w) - 500.0, 0, 255), (h, 1))  # 0 -> 255 over 256 px, flat either side
+    diag = np.add.outer(np.arange(h), np.arange(w)) / (h + w) * 255
+    planes = {"black": np.zeros((h, w)), "grey": np.full((h, w), 128.0), "white": np.full((h, w), 255.0),
+              "ramp_x": ramp_x, "ramp_y": ramp_y, "steep_ramp": steep, "diagonal": diag}
+    out = {k: np.repeat(np.rint(v)[..., None], 3, axis=2).astype(np.uint8) for k, v in planes.items()}
+    out["green_screen"] = np.dstack([np.full((h, w), 60), np.full((h, w), 175), np.full((h, w), 70)]).astype(np.uint8)
+    return out

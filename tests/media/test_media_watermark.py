@@ -7,37 +7,21 @@ one second of the result.
 """
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 import pytest
+from watermark_attacks import ATTACKS, attack, flat_fields
 
 from twoface.media import detect, detect_video, embed, open_media, open_writer
 from twoface.media.watermark import THRESHOLD, detect_frames, false_positive_bound
-from watermark_attacks import ATTACKS, attack
 
 CLIP = "train/person_a_pexels_woman/WolfgangLanger_Pexels.mp4"
 FIRST, COUNT = 96, 84  # frames 4 s .. 7.5 s of the clip (3.5 s at 23.976 fps)
 
 
-@functools.lru_cache(maxsize=1)
-def _flat_fields() -> dict[str, np.ndarray]:
-    h, w = 720, 1280
-    ramp_x = np.tile(np.linspace(0, 255, w), (h, 1))
-    ramp_y = np.tile(np.linspace(0, 255, h)[:, None], (1, w))
-    steep = np.tile(np.clip(np.arange(w) - 500.0, 0, 255), (h, 1))  # 0 -> 255 over 256 px, flat either side
-    diag = np.add.outer(np.arange(h), np.arange(w)) / (h + w) * 255
-    planes = {"black": np.zeros((h, w)), "grey": np.full((h, w), 128.0), "white": np.full((h, w), 255.0),
-              "ramp_x": ramp_x, "ramp_y": ramp_y, "steep_ramp": steep, "diagonal": diag}
-    out = {k: np.repeat(np.rint(v)[..., None], 3, axis=2).astype(np.uint8) for k, v in planes.items()}
-    out["green_screen"] = np.dstack([np.full((h, w), 60), np.full((h, w), 175), np.full((h, w), 70)]).astype(np.uint8)
-    return out
-
-
-@pytest.mark.parametrize("name", list(_flat_fields()))
+@pytest.mark.parametrize("name", list(flat_fields()))
 def test_flat_fields_change_by_at_most_one_level(name):
-    frame = _flat_fields()[name]
+    frame = flat_fields()[name]
     diff = np.abs(embed(frame).astype(int) - frame)
     assert diff.max() <= 1, (name, diff.max())
 

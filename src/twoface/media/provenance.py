@@ -95,7 +95,7 @@ def _make_local_pair(folder: Path) -> None:
                              data_encipherment=False, key_agreement=False, key_cert_sign=not sign,
                              crl_sign=not sign, encipher_only=False, decipher_only=False)
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(name("twoface local CA")).issuer_name(name("twoface local CA"))
