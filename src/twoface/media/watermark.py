@@ -178,7 +178,7 @@ def embed(bgr: np.ndarray, strength: float = 1.0) -> np.ndarray:
         amp *= float(strength)
     delta = cv2.multiply(amp, _half_pattern(*amp.shape))
     offset = cv2.convertScaleAbs(delta, alpha=1.0, beta=128.0)  # rint(128 + delta), always >= 0 here
-    offset = cv2.resize(cv2.cvtColor(offset, cv2.COLOR_GRAY2BGR), (w, h), interpolation=cv2.INTER_LINEAR)
+    offset = cv2.cvtColor(cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_GRAY2BGR)
     return cv2.addWeighted(bgr, 1.0, offset, 1.0, -128.0)  # saturating bgr + delta
 
 
