@@ -295,7 +295,7 @@ def inspect_media(path: Path) -> dict:
         "watermark": mark,
     }
     out["synthetic"] = bool(label) or out["watermark"]["found"] or \
-        out["content_credentials"].get("digital_source_type", "").endswith("trainedAlgorithmicMedia")
+        (out["content_credentials"].get("digital_source_type") or "").endswith("trainedAlgorithmicMedia")
     return out
 
 
