@@ -138,9 +138,8 @@ def invisibility(tmp: Path) -> None:
 
 
 def flat_fields() -> None:
-    from watermark_attacks import flat_fields as fields
-
     from twoface.media.watermark import embed
+    from watermark_attacks import flat_fields as fields
 
     print("\n## 2. Flat fields (720p): largest change of any pixel, in levels\n")
     print("| field | max change | pixels changed |")
@@ -151,10 +150,9 @@ def flat_fields() -> None:
 
 
 def robustness(seconds: float, limit: int | None, tmp: Path) -> None:
-    from watermark_attacks import ATTACKS, attack
-
     from twoface.media import open_media, open_writer
     from twoface.media.watermark import THRESHOLD, detect_frames
+    from watermark_attacks import ATTACKS, attack
 
     print(f"\n## 3. Robustness: detection in 1 s windows of each dev video (first {seconds} s marked, written "
           "by the video writer at CRF 18, then attacked; geometric attacks re-encode at CRF 23)\n")

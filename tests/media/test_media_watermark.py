@@ -10,10 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from watermark_attacks import ATTACKS, attack, flat_fields
 
 from twoface.media import detect, detect_video, embed, open_media, open_writer
 from twoface.media.watermark import THRESHOLD, detect_frames, false_positive_bound
+from watermark_attacks import ATTACKS, attack, flat_fields
 
 CLIP = "train/person_a_pexels_woman/WolfgangLanger_Pexels.mp4"
 FIRST, COUNT = 96, 84  # frames 4 s .. 7.5 s of the clip (3.5 s at 23.976 fps)
