@@ -78,7 +78,7 @@ class WatermarkResult:
 
 # ------------------------------------------------------------------ the key's template
 @functools.lru_cache(maxsize=1)
-def _template() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _template() -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """(ky, kx) of the half ring, its coefficients C and mirrored C', and the unit-RMS spatial tile."""
     f = np.fft.fftfreq(PERIOD, 1.0 / PERIOD)
     ky, kx = np.meshgrid(f, f, indexing="ij")
