@@ -6,8 +6,9 @@
   atomically, and a small progress file in the folder says how far the last
   run got and with which input and model, so a different run is never mistaken
   for a resume.
-- Everything is labelled synthetic and every written frame is watermarked by
-  the writers (``watermark=True``).
+- Everything is labelled synthetic, every written frame is watermarked, and
+  every file carries signed C2PA Content Credentials naming the model's
+  architecture and iteration (the writers, ``watermark=True, model=...``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ def is_folder(out: Path, kind: str) -> bool:
     return kind == "images" and Path(out).suffix.lower() not in IMAGE_EXTS
 
 
+def model_claims(model_dir: Path) -> dict:
+    """Architecture and iteration of a model folder for the Content Credentials (never names or paths)."""
+    out: dict = {}
+    for name, key, field in (("config.json", "arch", "architecture"), ("state.json", "iteration", "iteration")):
+        try:
+            value = json.loads((Path(model_dir) / name).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError, AttributeError):
+            value = None
+        if value is not None:
+            out[field] = value
+    return out
+
+
 def _rate(info):
     """The source's exact frame rate when known (29.97 stays 30000/1001), else its fps, else 25."""
     return getattr(info, "rate", None) or info.fps or 25
@@ -56,6 +70,7 @@ class Output:
         self._last_saved = time.monotonic()
         self._last_index = -1
         self._stamp = {"input": str(input_path), "source": source_id, "model": str(model_dir)}
+        self._claims = model_claims(model_dir)
         self.writer = self._open(info, input_path)
 
     # ---- opening ---------------------------------------------------------------------
@@ -69,7 +84,8 @@ class Output:
         out = self.out
         if is_folder(out, self.kind):
             self._check_folder()
-            return open_writer(out, "images", image_format=self.opts.image_format, watermark=True)
+            return open_writer(out, "images", image_format=self.opts.image_format, watermark=True,
+                               model=self._claims)
         if out.exists() and out.is_dir():
             raise OutputError("is a folder; give a file name for this output", out)
         size = scaled_size(int(info.width), int(info.height), self.opts.scale)
@@ -78,7 +94,7 @@ class Output:
         if out.exists() and not self.opts.overwrite:
             self._refuse_existing()
         return open_writer(out, self.kind, fps=_rate(info), size=size, watermark=True,
-                           image_format=self.opts.image_format)
+                           image_format=self.opts.image_format, model=self._claims)
 
     def _open_video(self, info, input_path: Path, size):
         """A resumable segmented video; its ``.parts`` folder is only reused for the same input and model."""
@@ -101,7 +117,7 @@ class Output:
         w = SegmentedVideoWriter(self.out, _rate(info), size, time_base=getattr(info, "time_base", None),
                                  quality=self.opts.quality, preset=self.opts.preset,
                                  audio_from=input_path if getattr(info, "has_audio", False) else None,
-                                 watermark=True)
+                                 watermark=True, model=self._claims)
         atomic_write_text(stamp_path, json.dumps(self._stamp) + "\n")
         self.resume_from = int(w.next_index)
         return w
