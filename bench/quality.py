@@ -47,6 +47,7 @@ CONFIGS: dict[str, dict] = {
     "mask_loss": {"train": {"mask_loss": True}},
     "no_warp": {"train": {"warp": False}},
     "fp32": {"train": {"precision": "fp32"}, "convert": {"precision": "fp32"}},
+    "adam_b2_099": {"betas": (0.5, 0.99)},  # faceswap's Adam: beta_2 0.99 (twoface had 0.999)
     "no_smooth": {"convert": {"smooth": False}},  # convert-path only: reuses the baseline's model
     "no_color": {"convert": {"color": "none"}},  # convert-path only
 }
@@ -105,8 +106,14 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     if config not in CONVERT_ONLY and not train_json.exists():
         t0, c0 = time.monotonic(), cpu_seconds()
         opts = {**BASE_TRAIN, **spec.get("train", {})}
+        if "betas" in spec:  # an optimizer constant, not a train option: set it in this child process only
+            from twoface.train import optim
+
+            optim.DEFAULTS[opts["optimizer"]] = {**optim.DEFAULTS[opts["optimizer"]], "betas": spec["betas"]}
+            opts["betas"] = list(spec["betas"])
+        train_opts = {k: v for k, v in opts.items() if k != "betas"}
         summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9, save_every=10 ** 9,
-                        quality=False, tensorboard=False, seed=1, **opts, **budget)
+                        quality=False, tensorboard=False, seed=1, **train_opts, **budget)
         info = {"config": config, "options": opts, "budget": budget, "iteration": summary["iteration"],
                 "faces_per_s": summary.get("faces_per_s"), "wall_s": round(time.monotonic() - t0, 1),
                 "cpu_s": round(cpu_seconds() - c0, 1)}
@@ -219,6 +226,46 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def strip(out: Path, runs: list[str], path: Path, columns: int = 6, zoom: int = 3) -> Path:
+    """Source frames of the held-out clip over the same frames of each run's swap, face crops zoomed.
+
+    For looking at, not for publishing (it shows real people swapped): it stays in bench/out.
+    """
+    import cv2
+    import numpy as np
+
+    from twoface.faces.detect import get_detector
+    from twoface.media import open_media
+
+    source = DATA / "train/person_b_cremad_actor1001" / HELD_OUT
+    src = [f.image for f in open_media(source).frames()]
+    picks = np.linspace(5, len(src) - 6, columns).round().astype(int)
+    det = get_detector("yunet")
+    boxes = []
+    for i in picks:
+        d = max(det.detect(src[i]), key=lambda d: d.bbox[2] * d.bbox[3])
+        x, y, w, h = d.bbox
+        c, side = (x + w / 2, y + h / 2), 1.3 * max(w, h)
+        boxes.append((int(c[0] - side / 2), int(c[1] - side / 2), int(side)))
+
+    def row(frames, label):
+        tiles = []
+        for i, (x, y, side) in zip(picks, boxes):
+            f = cv2.copyMakeBorder(frames[i], side, side, side, side, cv2.BORDER_CONSTANT)
+            crop = f[y + side:y + 2 * side, x + side:x + 2 * side]
+            tiles.append(cv2.resize(crop, (side * zoom // 2, side * zoom // 2), interpolation=cv2.INTER_CUBIC))
+        img = np.hstack(tiles)
+        cv2.putText(img, label, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+        return img
+
+    rows = [row(src, "source (held-out SAD clip)")]
+    for r in runs:
+        frames = [f.image for f in open_media(out / "runs" / r / "swapped_b2a.mp4").frames()]
+        rows.append(row(frames, f"{r} (synthetic)"))
+    cv2.imwrite(str(path), np.vstack(rows))
+    return path
+
+
 def collect(out: Path) -> list[dict]:
     order = list(CONFIGS)
     rows = [r for d in sorted((out / "runs").glob("*@*")) if d.is_dir() and (r := row(d))]
@@ -234,6 +281,7 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "quality")
     p.add_argument("--reeval", action="store_true", help="evaluate existing runs again (new metrics)")
     p.add_argument("--table", action="store_true", help="only print the table and plot of finished runs")
+    p.add_argument("--strip", nargs="+", metavar="RUN", help="write strip.png: the source over these runs' swaps")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--budget", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -242,6 +290,9 @@ def main() -> int:
         child(a.out / "runs" / f"{a.child}@{budget_name(budget)}", a.child, budget, a.out)
         return 0
     (a.out / "runs").mkdir(parents=True, exist_ok=True)
+    if a.strip:
+        print(f"strip: {strip(a.out, a.strip, a.out / 'strip.png')}")
+        return 0
     if not a.table:
         faces(a.out)
         budgets = [{"iterations": i} for i in a.iterations] + [{"minutes": m} for m in a.minutes]
