@@ -41,6 +41,7 @@ FACESWAP_REFERENCE = {"faceswap lightweight": (1.63, 0.90, 1.72, 0.913, 0.871),
                       "faceswap original": (0.98, 0.81, 1.73, 0.907, 0.894)}
 
 BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "optimizer": "adam"}
+BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
 # One change at a time against the baseline (the ablation), then the fixed configuration.
 CONFIGS: dict[str, dict] = {
     "baseline": {},
@@ -48,10 +49,15 @@ CONFIGS: dict[str, dict] = {
     "no_warp": {"train": {"warp": False}},
     "fp32": {"train": {"precision": "fp32"}, "convert": {"precision": "fp32"}},
     "adam_b2_099": {"betas": (0.5, 0.99)},  # faceswap's Adam: beta_2 0.99 (twoface had 0.999)
-    "no_smooth": {"convert": {"smooth": False}},  # convert-path only: reuses the baseline's model
-    "no_color": {"convert": {"color": "none"}},  # convert-path only
+    # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
+    "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
+    "no_color": {"convert": {"color": "none"}},
+    "color_avg": {"convert": {"color": "avg"}},
+    "color_match_hist": {"convert": {"color": "match-hist"}},
+    "mask_loss+avg": {"model_from": "mask_loss", "convert": {"color": "avg"}},
+    "adam_b2_099+avg": {"model_from": "adam_b2_099", "convert": {"color": "avg"}},
 }
-CONVERT_ONLY = {"no_smooth", "no_color"}
+CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg"}
 
 
 def say(text: str) -> None:
@@ -99,7 +105,7 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     model = run_dir / "model"
     if config in CONVERT_ONLY:
-        model = run_dir.parent / f"baseline@{budget_name(budget)}" / "model"
+        model = run_dir.parent / f"{spec.get('model_from', 'baseline')}@{budget_name(budget)}" / "model"
         if not (model / "config.json").exists():
             raise SystemExit(f"{config} needs the baseline model of the same budget first ({model})")
     train_json = run_dir / "train.json"
@@ -124,7 +130,7 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     if not conv.exists():
         c0 = time.monotonic()
         convert(source, model, video, direction="b2a", overwrite=True, progress=False,
-                **spec.get("convert", {}))
+                **{**BASE_CONVERT, **spec.get("convert", {})})
         conv.write_text(json.dumps({"wall_s": round(time.monotonic() - c0, 1)}) + "\n")
     evaluate(model, f["a"], f["b"], video=video, source=source, gallery=f["gallery"],
              output=run_dir / "report.json", progress=False,
@@ -156,7 +162,8 @@ def row(run_dir: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     config, budget = run_dir.name.split("@")
-    tr_dir = run_dir.parent / f"baseline@{budget}" if config in CONVERT_ONLY else run_dir
+    base = CONFIGS.get(config, {}).get("model_from", "baseline")
+    tr_dir = run_dir.parent / f"{base}@{budget}" if config in CONVERT_ONLY else run_dir
     try:
         tr = json.loads((tr_dir / "train.json").read_text())
     except (OSError, ValueError):
@@ -248,12 +255,14 @@ def strip(out: Path, runs: list[str], path: Path, columns: int = 6, zoom: int = 
         c, side = (x + w / 2, y + h / 2), 1.3 * max(w, h)
         boxes.append((int(c[0] - side / 2), int(c[1] - side / 2), int(side)))
 
+    tile = max(b[2] for b in boxes) * zoom // 2
+
     def row(frames, label):
         tiles = []
         for i, (x, y, side) in zip(picks, boxes):
             f = cv2.copyMakeBorder(frames[i], side, side, side, side, cv2.BORDER_CONSTANT)
             crop = f[y + side:y + 2 * side, x + side:x + 2 * side]
-            tiles.append(cv2.resize(crop, (side * zoom // 2, side * zoom // 2), interpolation=cv2.INTER_CUBIC))
+            tiles.append(cv2.resize(crop, (tile, tile), interpolation=cv2.INTER_CUBIC))
         img = np.hstack(tiles)
         cv2.putText(img, label, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
         return img

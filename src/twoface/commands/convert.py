@@ -20,7 +20,7 @@ import argparse
 import sys
 
 from . import add_detection_flags, add_runtime_flags
-from ..convert.options import X264_PRESETS
+from ..convert.options import X264_PRESETS, ConvertOptions
 
 
 def _pct(text: str) -> float:
@@ -53,10 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="soften the mask edge with a Gaussian kernel of PCT %% of the crop (default: 5)")
     g.add_argument("--blur-passes", type=int, default=1, metavar="N", help="how many times to blur (default: 1)")
     g = p.add_argument_group("colour and detail")
-    g.add_argument("--color", default="match-hist", choices=list(COLOR_MATCHERS),
+    g.add_argument("--color", default=ConvertOptions.color, choices=list(COLOR_MATCHERS),
                    help="match the swapped face's colours to the original: avg (mean shift), match-hist "
-                        "(histograms), color-transfer (Reinhard, LAB), seamless (Poisson cloning), none "
-                        "(default: match-hist)")
+                        "(histograms; can darken the eyes of a soft swap and flicker), color-transfer "
+                        "(Reinhard, LAB), seamless (Poisson cloning), none "
+                        f"(default: {ConvertOptions.color})")
     g.add_argument("--sharpen", default="none", choices=list(SHARPENERS),
                    help="sharpen the swapped face after warping it back (default: none)")
     g.add_argument("--sharpen-amount", type=float, default=1.0, help="strength of sharpening (default: 1.0)")
