@@ -37,7 +37,7 @@ def main() -> int:
     f = quality.faces(a.out)
     torch.manual_seed(0)
     if a.model is not None:
-        from twoface.train.checkpoint import load_model
+        from twoface.models.folder import load_model
 
         model, _ = load_model(a.model, choose("cpu", "fp32"))
     else:
