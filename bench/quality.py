@@ -49,6 +49,8 @@ CONFIGS: dict[str, dict] = {
     "no_warp": {"train": {"warp": False}},
     "fp32": {"train": {"precision": "fp32"}, "convert": {"precision": "fp32"}},
     "adam_b2_099": {"betas": (0.5, 0.99)},  # faceswap's Adam: beta_2 0.99 (twoface had 0.999)
+    # the causes found, together (what the defaults now are; see the README)
+    "fixed": {"train": {"mask_loss": True}, "betas": (0.5, 0.99), "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},

@@ -42,8 +42,6 @@ class DemoArchive:
     names: tuple[str, ...]
 
 
-# Training options of the demo beyond train's defaults (bench/quality.py measured them; see the README).
-DEMO_TRAINING: dict = {}
 HELD_OUT = "1001_DFA_SAD_XX.flv"
 PERSON_A = "WolfgangLanger_Pexels.mp4"
 ARCHIVES = (
@@ -233,8 +231,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
              arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
-             gallery: list[str | Path] | tuple = (), quiet: bool = False,
-             train_options: dict | None = None) -> DemoResult:
+             gallery: list[str | Path] | tuple = (), quiet: bool = False) -> DemoResult:
     """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
     from .convert import convert
     from .evaluate import evaluate
@@ -259,7 +256,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     budget = {"iterations": iterations} if iterations else {"minutes": minutes}
     _say(quiet, f"demo: training {arch} for " + (f"{iterations} iterations" if iterations else f"{minutes:g} min"))
     train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch_size,
-          device=device, precision=precision, **{**DEMO_TRAINING, **(train_options or {})}, **budget)
+          device=device, precision=precision, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,
