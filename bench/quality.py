@@ -50,7 +50,9 @@ CONFIGS: dict[str, dict] = {
     "fp32": {"train": {"precision": "fp32"}, "convert": {"precision": "fp32"}},
     "adam_b2_099": {"betas": (0.5, 0.99)},  # faceswap's Adam: beta_2 0.99 (twoface had 0.999)
     # the causes found, together (what the defaults now are; see the README)
-    "fixed": {"train": {"mask_loss": True}, "betas": (0.5, 0.99), "convert": {"color": "avg"}},
+    "fixed": {"train": {"mask_loss": True}, "convert": {"color": "avg"}},
+    # framing: the face fills more of the 64 px crop (extract's default coverage is 0.75)
+    "fixed+cov0.625": {"coverage": 0.625, "train": {"mask_loss": True}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},
@@ -67,25 +69,29 @@ def say(text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ faces
-def faces(out: Path) -> dict:
-    """Extract the dev faces once (128 px, every frame, like the demo): A, B (no SAD), 10 GRID folders."""
+def faces(out: Path, coverage: float | None = None) -> dict:
+    """Extract the dev faces once (128 px, every frame, like the demo): A, B (no SAD), 10 GRID folders.
+
+    ``coverage`` (default: extract's) frames them tighter or looser; each coverage has its own folder.
+    """
     from twoface.extract import extract
 
-    root = out / "faces"
+    root = out / ("faces" if coverage is None else f"faces-cov{coverage:g}")
     done = root / ".done"
+    shape = {} if coverage is None else {"coverage": coverage}
     folders = {"a": root / "A", "b": root / "B", "gallery": [root / "gallery" / g for g in GRID]}
     if done.exists():
         return folders
     stores = root / "stores"
     extract(DATA / "train/person_a_pexels_woman/WolfgangLanger_Pexels.mp4", folders["a"],
-            store=stores / "A.twoface.db", size=128, progress=False)
+            store=stores / "A.twoface.db", size=128, progress=False, **shape)
     for clip in sorted((DATA / "train/person_b_cremad_actor1001").glob("*.flv")):
         if clip.name != HELD_OUT:
-            extract(clip, folders["b"], store=stores / f"{clip.stem}.twoface.db", size=128, progress=False)
+            extract(clip, folders["b"], store=stores / f"{clip.stem}.twoface.db", size=128, progress=False, **shape)
     for g, clips in GRID.items():
         for c in clips:  # every 3rd frame: 25 faces per clip are plenty for a gallery identity
             extract(DATA / "multi_identity/grid" / f"{c}.mpg", root / "gallery" / g,
-                    store=stores / f"{c}.twoface.db", size=128, every=3, progress=False)
+                    store=stores / f"{c}.twoface.db", size=128, every=3, progress=False, **shape)
     done.write_text("ok\n")
     return folders
 
@@ -103,7 +109,7 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     from twoface.train import train
 
     spec = CONFIGS[config]
-    f = faces(out)
+    f = faces(out, spec.get("coverage"))
     run_dir.mkdir(parents=True, exist_ok=True)
     model = run_dir / "model"
     if config in CONVERT_ONLY:
