@@ -25,9 +25,9 @@ def main() -> int:
     a = p.parse_args()
     sys.path.insert(0, str(REPO / "bench"))
     sys.path.insert(0, str(REPO / "src"))
+    import quality
     import torch
 
-    import quality
     from twoface.data import Augmenter, FaceSet
     from twoface.device import choose
     from twoface.models import build

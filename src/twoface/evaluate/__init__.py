@@ -23,8 +23,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from . import metrics
-from .faces import (as_uint8, evenly, face_mask, gallery_folder, judge_faces, landmark_aligned, load_faces,
-                    split_files, to_size)
+from .faces import as_uint8, evenly, face_mask, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
 
 SIDES = {"a": "A", "b": "B"}
 
