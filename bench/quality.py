@@ -53,6 +53,7 @@ CONFIGS: dict[str, dict] = {
     "fixed": {"train": {"mask_loss": True}, "convert": {"color": "avg"}},
     # framing: the face fills more of the 64 px crop (extract's default coverage is 0.75)
     "fixed+cov0.625": {"coverage": 0.625, "train": {"mask_loss": True}, "convert": {"color": "avg"}},
+    "fixed+no_warp": {"train": {"mask_loss": True, "warp": False}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},
