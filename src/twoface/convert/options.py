@@ -41,9 +41,13 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
     blur: float = option(5.0, type=percent, metavar="PCT", group="mask", default_help="5",
                          help="soften the mask edge with a Gaussian kernel of PCT % of the crop")
     blur_passes: int = option(1, metavar="N", group="mask", help="how many times to blur")
-    color: str = option("match-hist", choices=tuple(COLOR_MATCHERS), group="colour and detail",
+    # avg (a mean shift, faceswap's avg-color default): match-hist stretched a soft swap's histogram
+    # onto the sharp original's, darkening eye sockets and flickering frame to frame (bench/quality.py:
+    # jitter ratio 3.02 -> 1.92, pose error 3.06 -> 2.70 deg on the same model; issue 14)
+    color: str = option("avg", choices=tuple(COLOR_MATCHERS), group="colour and detail",
                         help="match the swapped face's colours to the original: avg (mean shift), match-hist "
-                             "(histograms), color-transfer (Reinhard, LAB), seamless (Poisson cloning), none")
+                             "(histograms; can darken the eyes of a soft swap and flicker), color-transfer "
+                             "(Reinhard, LAB), seamless (Poisson cloning), none")
     sharpen: str = option("none", choices=tuple(SHARPENERS), group="colour and detail",
                           help="sharpen the swapped face after warping it back")
     sharpen_amount: float = option(1.0, group="colour and detail", help="strength of sharpening")
