@@ -8,10 +8,16 @@ Heavy modules load lazily so ``import twoface`` (and the CLI's --help) stay fast
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 
 __version__ = "0.1.0"
+
+# Decoded-image pixel limit (bombs). OpenCV reads this when cv2 is first imported, so it is set
+# here, before any twoface module imports cv2; twoface.contracts.image applies it to Pillow too.
+MAX_IMAGE_PIXELS = 1 << 27  # 134 M pixels: a 16K x 8K frame, far above any camera or face PNG
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 # name -> (module, function). Where the name is also a submodule (twoface.extract is both the
 # stage module and its entry point), the module itself is made callable, because Python's import

@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {from_os_error(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"\ntwoface {args.verb}: interrupted; work done so far is saved", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        said = getattr(err, "message", None) or "interrupted; work done so far is saved"
+        print(f"\ntwoface {args.verb}: {said}", file=sys.stderr)
         return 130
     except Exception as err:  # a bug: say so in one line, details with --verbose
         if args.verbose:

@@ -15,8 +15,6 @@ files are refused with one clear message.
 """
 from __future__ import annotations
 
-import json
-import struct
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,10 @@ def inspect_path(path: str | Path) -> dict:
         raise InputError(f"file is empty; {UNKNOWN[3:]}", path)
     if head.startswith(SQLITE_MAGIC):
         return inspect_store(path)
+    if head.startswith(PNG_MAGIC):
+        from .contracts.image import png_chunks, png_size
+
+        png_size(png_chunks(path.read_bytes(), path), path)  # damaged, truncated or a bomb: said so
     if head.startswith(PNG_MAGIC) and _has_face_meta(path):
         return inspect_face(path)
     if path.suffix.lower() == ".safetensors":
@@ -62,10 +64,13 @@ def inspect_path(path: str | Path) -> dict:
 
 # ---- faces ---------------------------------------------------------------------------
 def _has_face_meta(path: Path) -> bool:
-    from .media.png import read_text_chunks
+    """Whether the PNG carries a twoface metadata chunk (readable or not: reading it is inspect_face's job)."""
     from .store.metadata import KEYWORD
 
-    return KEYWORD.decode() in read_text_chunks(path.read_bytes())
+    try:
+        return b"iTXt" + KEYWORD + b"\x00" in path.read_bytes()
+    except OSError:
+        return False
 
 
 def _scheme(n: int) -> str:
@@ -140,10 +145,13 @@ def inspect_store(path: Path) -> dict:
 def _read_json(path: Path) -> dict | None:
     if not path.exists():
         return None
+    from .contracts.jsonsafe import load_json
+
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"unreadable JSON ({err})", path) from err
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"unreadable ({err.strerror or err})", path) from err
+    data = load_json(raw, path, "unreadable JSON", ModelError, allow_nan=path.name == "state.json")
     if not isinstance(data, dict):
         raise ModelError("expected a JSON object", path)
     return data
@@ -151,28 +159,11 @@ def _read_json(path: Path) -> dict | None:
 
 def safetensors_header(path: Path) -> dict:
     """The JSON header of a safetensors file (names, dtypes, shapes), without reading tensors."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            raw = fh.read(8)
-            if len(raw) < 8:
-                raise ModelError("too short to be a safetensors file", path)
-            (n,) = struct.unpack("<Q", raw)
-            if n > min(size - 8, 100 << 20):
-                raise ModelError("not a safetensors file (bad header length)", path)
-            header = json.loads(fh.read(n))
-    except OSError as err:
-        from .errors import from_os_error
+    from .contracts.model_files import check_safetensors
 
-        raise from_os_error(err, path) from err
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"not a safetensors file ({err})", path) from err
-    if not isinstance(header, dict):
-        raise ModelError("not a safetensors file", path)
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + n + end > size:
-        raise ModelError(f"truncated: the header promises {8 + n + end} bytes, the file has {size}", path)
-    return header
+    if not path.is_file():
+        raise ModelError("no such safetensors file", path)
+    return check_safetensors(path)
 
 
 def inspect_weights(path: Path) -> dict:
@@ -324,12 +315,9 @@ def _nested_faces(path: Path) -> bool:
 
 
 def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
-    import cv2
-
     labels = [_label(p) for p in images]
     step = max(1, len(images) // FOLDER_SAMPLE)
-    sample = [im for im in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE])
-              if im is not None]
+    sample = [im for im in (_read_or_none(p) for p in images[::step][:FOLDER_SAMPLE]) if im is not None]
     first = sample[0] if sample else None
     out: dict[str, Any] = {
         "kind": "image folder",
@@ -349,3 +337,14 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
 from . import _callable_stage  # noqa: E402  (so that twoface.inspect(...) calls inspect_path())
 
 _callable_stage(__name__, "inspect_path")
+
+
+def _read_or_none(path: Path):
+    """A sampled output frame, or None when it cannot be read (or declares too many pixels)."""
+    from .errors import InputError
+    from .media.reader import read_image
+
+    try:
+        return read_image(path)
+    except InputError:
+        return None

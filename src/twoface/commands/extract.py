@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
                      **values_from(ExtractOptions, args))
     if result.resumed_from > 0:
         print(f"resumed at frame {result.resumed_from}", file=sys.stderr)
+    if result.rewritten:
+        print(f"{result.faces_dir} held no faces: wrote the store's {result.rewritten} faces into it again",
+              file=sys.stderr)
+    if result.skipped:
+        print(f"{result.skipped} frame(s) could not be decoded and were skipped (each named above)", file=sys.stderr)
     print(f"{result.faces} faces from {result.frames} frames -> {result.faces_dir}")
     print(f"store: {result.store} ({result.total_faces} faces in {result.total_frames} frames)")
     if result.total_faces == 0:

@@ -61,8 +61,11 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
              source: str | Path | None = None, gallery: list[str | Path] | tuple = (),
              output: str | Path | None = None, max_faces: int = 40, gallery_faces: int = 40,
              max_frames: int = 150, device: str = "auto", precision: str = "auto",
-             progress: bool = True) -> dict:
-    """Measure a model (and optionally a video it converted); see the module doc for the report."""
+             progress: bool = True, overwrite: bool = False) -> dict:
+    """Measure a model (and optionally a video it converted); see the module doc for the report.
+
+    ``output`` must not exist unless ``overwrite`` (and then it must be a twoface report).
+    """
     from ..device import choose
     from ..faces.landmarks import Landmarker
     from ..models.swapper import Swapper
@@ -70,6 +73,10 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
 
     if (video is None) != (source is None):
         raise InputError("--video and --source go together: the swapped video and the video it came from")
+    if output is not None:
+        from .output import check_output
+
+        check_output(output, overwrite)
     t0 = time.monotonic()
     model = Path(model)
     runtime = choose(device, precision)
@@ -100,6 +107,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
 
     report: dict = {
+        "format": "twoface-report",
         "twoface_version": __version__,
         "model": str(model), "arch": swapper.config.get("arch"),
         "iteration": _iteration(model),

@@ -153,9 +153,14 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
             scale = size / img.shape[0]
             out.append(judge.embed_aligned(to_size(img, size), meta.landmarks_array() * scale))
         except InputError:  # a plain photo: dlib finds the face itself
-            photo = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if photo is not None:
-                out.append(judge.embed(photo))
+            from ..media.reader import read_image
+
+            try:
+                img = read_image(f)
+            except InputError:
+                img = None
+            if img is not None:
+                out.append(judge.embed(img))
     if not out:
         raise InputError("no readable face images in this gallery folder", folder)
     return np.stack(out)
