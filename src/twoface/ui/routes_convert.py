@@ -132,6 +132,9 @@ async def convert_job(request: Request):
         name += ".mp4"
     out = ui.ws.resolve(f"outputs/{name}")
     options = parse_form(convert_fields(), form)
+    from ..convert.options import ConvertOptions
+
+    ConvertOptions(**options)  # validates before queuing
     kwargs = {"input": str(source), "model": str(model), "output": str(out), "progress": False, **options}
     job = ui.submit("convert", f"convert {ui.ws.rel(source)} with {ui.ws.rel(model)} -> outputs/{name}", "convert",
                     kwargs)

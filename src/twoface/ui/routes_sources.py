@@ -78,7 +78,10 @@ async def extract_job(request: Request):
     name = safe_name(form.get("output") or "", "face set name")
     faces_dir = ui.ws.resolve(f"faces/{name}")
     options = parse_form(extract_fields(), form)
+    from ..extract import ExtractOptions
     from ..store.alignments import default_store_path
+
+    ExtractOptions(**options).validate()  # refuse bad values now, not in the job
 
     kwargs = {"input": str(source), "faces_dir": str(faces_dir), "store": str(default_store_path(source)),
               "progress": False, **options}

@@ -18,7 +18,6 @@ from .routes_jobs import _after
 from .routes_sources import safe_name
 
 router = APIRouter()
-SNAPSHOT_REQUEST = "snapshot.request"  # the trainer checks for this file between steps
 
 
 def _model(request: Request, rel: str) -> Path:
@@ -56,6 +55,9 @@ async def train_job(request: Request):
         raise InputError(f"models/{name} is already training (job {running.id}); stop it first")
     options = parse_form(train_fields(), form)
     kwargs = {"faces_a": str(faces_a), "faces_b": str(faces_b), "model_dir": str(model), **options}
+    from ..train.options import TrainOptions
+
+    TrainOptions(**kwargs)  # validates (with the CLI's flag names in its messages) before queuing
     job = ui.submit("train", f"train models/{name}", "train", kwargs)
     if request.headers.get("hx-request"):
         resp = HTMLResponse(f'<p class="ok">job {job.id} queued: <a href="/train/view?model=models/{name}">'
@@ -125,6 +127,8 @@ async def snapshot_now(request: Request):
     job = _training_job(ui, folder)
     if job is None or job.status != "running":
         raise InputError(f"{form.get('model')} is not training; a snapshot is taken from a running training")
+    from ..train.trainer import SNAPSHOT_REQUEST  # the trainer checks for this file between steps
+
     (folder / SNAPSHOT_REQUEST).write_text(str(time.time()))
     return HTMLResponse('<span class="ok">snapshot requested: it is saved after the current step</span>')
 
