@@ -35,7 +35,7 @@ def _evaluate_fields():
     items = [(n, p.annotation, p.default) for n, p in sig.parameters.items()
              if n in ("max_faces", "gallery_faces", "max_frames", "device", "precision")]
     cls = make_dataclass("EvaluateOptions", [(n, a, d) for n, a, d in items])
-    return option_fields(cls)
+    return option_fields(cls, primary=("max_faces", "gallery_faces", "max_frames"))
 
 
 @router.get("/convert", response_class=HTMLResponse)
