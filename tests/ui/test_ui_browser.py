@@ -114,6 +114,8 @@ def test_whole_workflow_in_chromium(server, page):
         page.click("#extract-form button.primary")
         page.wait_for_selector("#extract-result .status")
     wait_jobs(page, "#extract-jobs", 2)
+    page.wait_for_function("document.querySelectorAll('#extract-jobs .progress').length == 2")
+    assert re.search(r"\d+ frames · \d+ faces found · [\d.]+ frames/s", page.inner_text("#extract-jobs"))
     shot(page, "1-sources")
 
     # 2. the face grid: delete one face, undo
@@ -198,7 +200,7 @@ def test_whole_workflow_in_chromium(server, page):
     page.click("form button.primary")
     page.wait_for_selector("#reports a", timeout=150_000)
     page.click("#reports a")
-    page.wait_for_selector("h1:has-text('Report')")
+    page.wait_for_selector("h1:has-text('Report outputs/')")
     assert page.locator("table.kv tr").count() > 5
     assert page.locator("#report-chart canvas").count() == 1
     shot(page, "6-report")

@@ -52,7 +52,7 @@ class UI:
             return str(path)
 
     def page(self, request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-        context.update(csrf=self.csrf, workspace=str(self.ws.root), path=request.url.path)
+        context.update(csrf=self.csrf, workspace=str(self.ws.root), nav=request.url.path)
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
     def submit(self, kind: str, title: str, stage: str, kwargs: dict, queue: str | None = None):

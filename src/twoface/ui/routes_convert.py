@@ -196,7 +196,7 @@ def report_page(request: Request, path: str):
     sections = {k: flatten(v) for k, v in report.items() if isinstance(v, dict)}
     top = [(k, v) for k, v in report.items() if not isinstance(v, dict)]
     curve = _quality_curve(ui, report)
-    return ui.page(request, "report.html", path=path, sections=sections, top=top, curve=curve,
+    return ui.page(request, "report.html", report_path=path, sections=sections, top=top, curve=curve,
                    bars=_bars(report))
 
 

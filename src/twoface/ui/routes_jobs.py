@@ -34,7 +34,8 @@ def jobs_page(request: Request):
 @router.get("/fragments/jobs", response_class=HTMLResponse)
 def jobs_fragment(request: Request, kind: str | None = None, limit: int = 20):
     ui = ui_of(request)
-    return ui.page(request, "_jobs.html", jobs=ui.jobs.list(kind=kind, limit=limit), when=when)
+    return ui.page(request, "_jobs.html", jobs=ui.jobs.list(kind=kind, limit=limit), when=when,
+                   progress=lambda job: extract_progress(ui, job))
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
