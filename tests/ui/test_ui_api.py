@@ -158,6 +158,14 @@ def test_face_grid_delete_undo_and_prune(face_workspace):
         first = sorted(p.name for p in folder.glob("*.png"))[:2]
         thumb = c.get("/thumb", params={"path": f"faces/g/{first[0]}"})
         assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+        from twoface.ui import routes_faces
+
+        routes_faces.PAGE, page_size = 5, routes_faces.PAGE
+        try:
+            paged = c.get("/fragments/grid", params={"set": "faces/g", "page": 1}).text
+            assert paged.count('class="face"') == 5 and f"2 / {-(-total // 5)}" in paged
+        finally:
+            routes_faces.PAGE = page_size
         r = c.post("/faces/delete", data={"set": "faces/g", "face": first}, headers=h)
         assert r.status_code == 200 and r.text.count('class="face"') == total - 2
         assert not (folder / first[0]).exists() and (folder / ".twoface-deleted" / first[0]).exists()
@@ -189,7 +197,11 @@ def test_jobs_survive_a_restart(tmp_path, data_dir):
         assert c.post("/extract", data={"input": "sources/bbaf2n.mpg", "output": "x", "size": "8"},
                       headers=h).status_code == 400  # refused before it becomes a job
         failed = c.post("/extract", data={"input": "sources/notes.mp4", "output": "x"}, headers=h).json()
+        second = c.post("/extract", data={"input": "sources/notes.mp4", "output": "y"}, headers=h).json()
         assert wait_job(c, failed["id"])["status"] == "failed"
+        second = wait_job(c, second["id"])
+        first = c.get(f"/api/jobs/{failed['id']}").json()
+        assert second["queue"] == first["queue"] and second["started"] >= first["finished"]  # one at a time
     # a job that was running when the UI died: its process is gone
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

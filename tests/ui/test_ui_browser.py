@@ -101,6 +101,13 @@ def wait_jobs(page, selector: str, count: int, timeout: float = 150) -> None:
     raise AssertionError(f"{count} job(s) in {selector} not done after {timeout} s: {page.inner_text(selector)}")
 
 
+def _wait_path(check, timeout: float = 120) -> None:
+    t0 = time.monotonic()
+    while not check():
+        assert time.monotonic() - t0 < timeout, "timed out waiting for a file the job writes"
+        time.sleep(0.5)
+
+
 def test_whole_workflow_in_chromium(server, page):
     url, ws = server
     # 1. sources and extract: A and B, every 5th frame of one GRID clip each
@@ -160,6 +167,15 @@ def test_whole_workflow_in_chromium(server, page):
     assert int(page.locator("#loss-chart").get_attribute("data-points")) > first_points - 1
     assert float(page.inner_text("#t-speed")) > 0
     shot(page, "3-training-live")
+    page.click("#snapshot-btn")
+    page.wait_for_selector("#action-msg:has-text('snapshot requested')")
+    _wait_path(lambda: any((ws / "models" / "ab" / "snapshots").glob("*/weights.safetensors")))
+    # try a conversion from the latest save while training goes on (a job on the side queue)
+    page.fill("input[name=seconds]", "0.5")
+    page.click("#try-btn")
+    page.wait_for_selector("#try-jobs tr.job[data-status=done]", timeout=150_000)
+    assert page.inner_text("#t-status") == "running"
+    assert any((ws / "outputs").glob("try-ab-*.mp4"))
     page.click("#stop-btn")
     page.wait_for_function("document.getElementById('t-status').textContent == 'cancelled'", timeout=120_000)
     saved = int(page.inner_text("#t-saved"))
@@ -183,7 +199,8 @@ def test_whole_workflow_in_chromium(server, page):
     page.click("#convert-btn")
     page.wait_for_selector("#convert-result .status")
     page.goto(f"{url}/jobs")
-    wait_jobs(page, "table.jobs", 3)  # two extracts and the convert (the stopped training is "cancelled")
+    page.wait_for_selector("table.jobs tr.job[data-status=done]:has-text('-> outputs/swapped.mp4')", timeout=150_000)
+    assert page.locator("table.jobs tr.job[data-status=failed]").count() == 0
     page.goto(f"{url}/convert")
     video = page.locator("video[src*='outputs/swapped.mp4']")
     assert video.count() == 1

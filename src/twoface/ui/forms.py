@@ -22,10 +22,12 @@ class FormField:
     optional: bool
     choices: tuple = ()
     primary: bool = False
+    help: str = ""
+    cli_flag: str | None = None
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.cli_flag or "--" + self.name.replace("_", "-")
 
     @property
     def default_text(self) -> str:
@@ -48,6 +50,15 @@ def _kind(type_text: str) -> tuple[str, bool]:
     return "str", optional
 
 
+def _flag_meta(f: dataclasses.Field):
+    """The CLI description declared with the field (``twoface.options.option``), when there is one."""
+    try:
+        from ..options import flag_of
+    except ImportError:  # an older tree without declared flags
+        return None
+    return flag_of(f)
+
+
 def option_fields(cls, skip: tuple[str, ...] = (), primary: tuple[str, ...] = (),
                   choices: dict[str, tuple] | None = None) -> list[FormField]:
     """One FormField per dataclass field, in declaration order, primary ones first."""
@@ -62,8 +73,10 @@ def option_fields(cls, skip: tuple[str, ...] = (), primary: tuple[str, ...] = ()
         else:
             continue  # a required field (a path) is chosen by the page, not typed
         kind, optional = _kind(f.type)
-        out.append(FormField(f.name, kind, default, optional or default is None,
-                             tuple((choices or {}).get(f.name, ())), f.name in primary))
+        meta = _flag_meta(f)
+        given = tuple((choices or {}).get(f.name, ())) or tuple(getattr(meta, "choices", None) or ())
+        out.append(FormField(f.name, kind, default, optional or default is None, given, f.name in primary,
+                             help=getattr(meta, "help", "") or "", cli_flag=getattr(meta, "flag", None)))
     return sorted(out, key=lambda x: not x.primary)
 
 
