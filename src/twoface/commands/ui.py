@@ -47,5 +47,6 @@ def run(args: argparse.Namespace) -> int:
     if is_loopback(args.host):
         print(f"twoface ui: from another machine: ssh -L {args.port}:127.0.0.1:{args.port} THIS_HOST, "
               f"then open http://127.0.0.1:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # open live views (server-sent events) would hold a graceful shutdown forever; give them 5 s
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
     return 0

@@ -90,7 +90,7 @@ def create_app(workspace: str | Path, host: str = "127.0.0.1", token: str | None
             return HTMLResponse(f'<p class="error" role="alert">{_escape(str(err))}</p>', status_code=status)
         return JSONResponse({"error": str(err)}, status_code=status)
 
-    from . import routes_faces, routes_jobs, routes_sources, routes_train, routes_convert
+    from . import routes_convert, routes_faces, routes_jobs, routes_sources, routes_train
 
     for module in (routes_jobs, routes_sources, routes_faces, routes_train, routes_convert):
         app.include_router(module.router)

@@ -134,7 +134,8 @@ def delete_faces(folder: Path, rels: list[str]) -> int:
 
 def undo_last(folder: Path):
     """Undo the newest journal entry (a delete, or a sort made with the CLI)."""
-    from ..curate.journal import Journal, undo_last as journal_undo
+    from ..curate.journal import Journal
+    from ..curate.journal import undo_last as journal_undo
 
     return journal_undo(Journal.load(folder))
 

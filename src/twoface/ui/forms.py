@@ -151,8 +151,8 @@ def extract_fields() -> list[FormField]:
 
 
 def train_fields() -> list[FormField]:
-    from ..train.options import CLIP_MODES, DEFAULT_ARCH, TrainOptions
     from ..models import ARCHS
+    from ..train.options import CLIP_MODES, DEFAULT_ARCH, TrainOptions
 
     return option_fields(TrainOptions, skip=("distributed", "timelapse"),
                          primary=("arch", "options", "batch_size", "iterations", "minutes", "preview_every",

@@ -185,7 +185,7 @@ class Runner:
             self._thread.join(timeout=5)
         with self._lock:
             procs = dict(self._procs)
-        for job_id, proc in procs.items():
+        for proc in procs.values():
             self._signal(proc.pid, signal.SIGINT)
         deadline = time.monotonic() + wait
         for job_id, proc in procs.items():
