@@ -74,15 +74,18 @@ class Workspace:
             yield p
 
     def sources(self) -> list[str]:
-        """Videos and image folders a user can extract from or convert."""
+        """Videos and image folders a user can extract from or convert (sources/ first, no outputs)."""
         out = []
+        outputs = self.root / "outputs"
         for p in self._walk(self.root):
+            if p.is_relative_to(outputs):
+                continue  # swapped results are not sources
             if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES:
                 out.append(self.rel(p))
             elif p.is_dir() and p.parent == self.root / "sources" and any(
                     c.suffix.lower() in IMAGE_SUFFIXES for c in p.iterdir()):
                 out.append(self.rel(p))
-        return out
+        return sorted(out, key=lambda r: (not r.startswith("sources/"), r))
 
     def face_sets(self) -> list[str]:
         """Folders under faces/ (each one face set, as `twoface extract -o` writes)."""

@@ -151,7 +151,7 @@ async def try_conversion(request: Request):
     it = tv.saved_iteration(folder) or 0
     out = ui.ws.resolve(f"outputs/try-{folder.name}-{it}-{int(time.time())}.mp4")
     kwargs = {"input": str(source), "model": str(folder), "output": str(out), "progress": False,
-              "frames": f"0-{max(0, int(seconds * fps) - 1)}"}
+              "frames": f"0-{max(0, int(seconds * fps) - 1)}", "keep_unchanged": False}  # only those seconds
     job = ui.submit("convert", f"try {folder.name} at iteration {it} on {source.name}", "convert", kwargs,
                     queue=SIDE_QUEUE)
     return _after(request, job)
