@@ -14,11 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import InputError
-from .app import ui_of, when
+from .core import after, safe_name, ui_of, when
 from .forms import convert_fields, option_fields, parse_form
 from .paths import PathRefused
-from .routes_jobs import _after
-from .routes_sources import safe_name
 
 router = APIRouter()
 PREVIEW_FRAMES = 4
@@ -138,7 +136,7 @@ async def convert_job(request: Request):
     kwargs = {"input": str(source), "model": str(model), "output": str(out), "progress": False, **options}
     job = ui.submit("convert", f"convert {ui.ws.rel(source)} with {ui.ws.rel(model)} -> outputs/{name}", "convert",
                     kwargs)
-    return _after(request, job)
+    return after(request, job)
 
 
 @router.get("/evaluate", response_class=HTMLResponse)
@@ -169,7 +167,7 @@ async def evaluate_job(request: Request):
     kwargs["output"] = str(ui.ws.resolve(f"outputs/{model.name}-{stamp}-report.json"))
     kwargs.update(parse_form(_evaluate_fields(), form))
     job = ui.submit("evaluate", f"evaluate {ui.ws.rel(model)}", "evaluate", kwargs)
-    return _after(request, job)
+    return after(request, job)
 
 
 def flatten(d, prefix: str = "") -> list[tuple[str, object]]:

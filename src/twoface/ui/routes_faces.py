@@ -6,9 +6,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from ..errors import InputError
 from . import facegrid as fg
-from .app import ui_of
+from .core import after, ui_of
 from .paths import PathRefused
-from .routes_jobs import _after
 
 router = APIRouter()
 PAGE = 120
@@ -107,4 +106,4 @@ async def faces_prune(request: Request):
     for store in stores:
         job = ui.submit("prune", f"prune {ui.ws.rel(store)} by {set_rel}", "prune",
                         {"store": str(store), "faces_folders": str(folder)}, queue="side")
-    return _after(request, job)
+    return after(request, job)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from ..errors import InputError
-from .app import job_done, sse, ui_of, when
+from .core import after, job_done, sse, ui_of, when
 
 router = APIRouter()
 
@@ -103,7 +103,7 @@ def extract_progress(ui, job) -> dict:
 def job_cancel(request: Request, job_id: int):
     _job_or_404(request, job_id)
     job = ui_of(request).runner.cancel(job_id)
-    return _after(request, job)
+    return after(request, job)
 
 
 @router.post("/jobs/{job_id}/resume")
@@ -112,14 +112,4 @@ def job_resume(request: Request, job_id: int):
     job = ui_of(request).runner.resume(job_id)
     if job is None:
         raise InputError(f"job {job_id} is {old.status}; only interrupted, cancelled or failed jobs resume")
-    return _after(request, job)
-
-
-def _after(request: Request, job):
-    if request.headers.get("hx-request"):
-        resp = HTMLResponse(f'<span class="status {job.status}">job {job.id}: {job.status}</span>')
-        resp.headers["HX-Trigger"] = "jobs-changed"
-        return resp
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(job.to_json())
-    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+    return after(request, job)

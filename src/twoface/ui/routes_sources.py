@@ -2,29 +2,16 @@
 from __future__ import annotations
 
 import os
-import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..errors import InputError
-from .app import ui_of, when
+from .core import after, safe_name, ui_of, when
 from .forms import extract_fields, parse_form
 from .paths import IMAGE_SUFFIXES, VIDEO_SUFFIXES
-from .routes_jobs import _after
 
 router = APIRouter()
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}$")
-
-
-def safe_name(text: str, what: str) -> str:
-    """A plain file or folder name (no separators, not hidden)."""
-    text = (text or "").strip()
-    if not NAME.match(text) or ".." in text:
-        raise InputError(f"{what} {text!r}: use letters, digits, '.', '_', '-' (no slashes)")
-    return text
-
-
 @router.get("/sources", response_class=HTMLResponse)
 def sources_page(request: Request):
     ui = ui_of(request)
@@ -86,4 +73,4 @@ async def extract_job(request: Request):
     kwargs = {"input": str(source), "faces_dir": str(faces_dir), "store": str(default_store_path(source)),
               "progress": False, **options}
     job = ui.submit("extract", f"extract {ui.ws.rel(source)} -> faces/{name}", "extract", kwargs)
-    return _after(request, job)
+    return after(request, job)

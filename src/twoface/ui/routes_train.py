@@ -10,12 +10,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from ..errors import InputError
 from . import trainview as tv
-from .app import job_done, sse, ui_of, when
+from .core import after, job_done, safe_name, sse, ui_of, when
 from .forms import parse_form, train_fields
 from .jobs import SIDE_QUEUE
 from .paths import PathRefused
-from .routes_jobs import _after
-from .routes_sources import safe_name
 
 router = APIRouter()
 
@@ -64,7 +62,7 @@ async def train_job(request: Request):
                             f'live view</a></p>')
         resp.headers["HX-Redirect"] = f"/train/view?model=models/{name}"
         return resp
-    return _after(request, job)
+    return after(request, job)
 
 
 @router.get("/train/view", response_class=HTMLResponse)
@@ -154,4 +152,4 @@ async def try_conversion(request: Request):
               "frames": f"0-{max(0, int(seconds * fps) - 1)}", "keep_unchanged": False}  # only those seconds
     job = ui.submit("convert", f"try {folder.name} at iteration {it} on {source.name}", "convert", kwargs,
                     queue=SIDE_QUEUE)
-    return _after(request, job)
+    return after(request, job)
