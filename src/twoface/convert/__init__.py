@@ -38,8 +38,8 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc)."""
     from ..device import choose
     from ..media import open_media
+    from ..models.swapper import Swapper
     from .faces import FaceSource, source_fingerprint
-    from .model import Swapper
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
 
