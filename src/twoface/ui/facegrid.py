@@ -42,7 +42,7 @@ class FaceIndex:
         self._lock = threading.Lock()
 
     def rows(self, folder: Path) -> list[FaceRow]:
-        from ..curate.measures import source_size
+        from ..faces.measures import source_size
         from ..store.metadata import list_face_files, read_face_meta
 
         out = []
@@ -112,7 +112,7 @@ def thumbnail(cache_dir: Path, face: Path) -> Path:
 
 def delete_faces(folder: Path, rels: list[str]) -> int:
     """Move faces aside through the sort journal (undoable); returns how many moved."""
-    from ..curate.journal import Journal, JournalEntry, apply_entry
+    from ..store.journal import Journal, JournalEntry, apply_entry
 
     moves = []
     for rel in rels:
@@ -134,14 +134,14 @@ def delete_faces(folder: Path, rels: list[str]) -> int:
 
 def undo_last(folder: Path):
     """Undo the newest journal entry (a delete, or a sort made with the CLI)."""
-    from ..curate.journal import Journal
-    from ..curate.journal import undo_last as journal_undo
+    from ..store.journal import Journal
+    from ..store.journal import undo_last as journal_undo
 
     return journal_undo(Journal.load(folder))
 
 
 def journal_depth(folder: Path) -> tuple[int, str | None]:
-    from ..curate.journal import Journal
+    from ..store.journal import Journal
 
     try:
         j = Journal.load(folder)
