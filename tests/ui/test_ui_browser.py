@@ -77,7 +77,7 @@ def page():
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        pg.set_default_timeout(90_000)
+        pg.set_default_timeout(180_000)
         yield pg
         browser.close()
 
@@ -90,7 +90,7 @@ def job_done_rows(page, selector: str) -> int:
     return page.locator(f"{selector} tr.job[data-status=done]").count()
 
 
-def wait_jobs(page, selector: str, count: int, timeout: float = 150) -> None:
+def wait_jobs(page, selector: str, count: int, timeout: float = 300) -> None:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         failed = page.locator(f"{selector} tr.job[data-status=failed]")
@@ -101,7 +101,7 @@ def wait_jobs(page, selector: str, count: int, timeout: float = 150) -> None:
     raise AssertionError(f"{count} job(s) in {selector} not done after {timeout} s: {page.inner_text(selector)}")
 
 
-def _wait_path(check, timeout: float = 120) -> None:
+def _wait_path(check, timeout: float = 300) -> None:
     t0 = time.monotonic()
     while not check():
         assert time.monotonic() - t0 < timeout, "timed out waiting for a file the job writes"
@@ -154,12 +154,12 @@ def test_whole_workflow_in_chromium(server, page):
     page.uncheck("input[name=quality]")
     page.click("#train-form button.primary")
     page.wait_for_url(re.compile(r"/train/view\?model=models/ab"))
-    page.wait_for_function("document.getElementById('preview-img').naturalWidth > 0", timeout=120_000)
+    page.wait_for_function("document.getElementById('preview-img').naturalWidth > 0", timeout=300_000)
     page.wait_for_function("window.twofaceCharts && window.twofaceCharts.loss && "
-                           "window.twofaceCharts.loss.data[0].length > 0", timeout=120_000)
+                           "window.twofaceCharts.loss.data[0].length > 0", timeout=300_000)
     first_points = page.evaluate("window.twofaceCharts.loss.data[0].length")
     first_preview = page.get_attribute("#preview-img", "src")
-    page.wait_for_function(f"window.twofaceCharts.loss.data[0].length > {first_points}", timeout=120_000)
+    page.wait_for_function(f"window.twofaceCharts.loss.data[0].length > {first_points}", timeout=300_000)
     page.wait_for_function(f"document.getElementById('preview-img').getAttribute('src') != '{first_preview}'")
     size = page.evaluate("[document.getElementById('preview-img').naturalWidth, "
                          "document.getElementById('preview-img').naturalHeight]")
@@ -173,11 +173,11 @@ def test_whole_workflow_in_chromium(server, page):
     # try a conversion from the latest save while training goes on (a job on the side queue)
     page.fill("input[name=seconds]", "0.5")
     page.click("#try-btn")
-    page.wait_for_selector("#try-jobs tr.job[data-status=done]", timeout=150_000)
+    page.wait_for_selector("#try-jobs tr.job[data-status=done]", timeout=300_000)
     assert page.inner_text("#t-status") == "running"
     assert any((ws / "outputs").glob("try-ab-*.mp4"))
     page.click("#stop-btn")
-    page.wait_for_function("document.getElementById('t-status').textContent == 'cancelled'", timeout=120_000)
+    page.wait_for_function("document.getElementById('t-status').textContent == 'cancelled'", timeout=300_000)
     saved = int(page.inner_text("#t-saved"))
     assert saved >= int(page.inner_text("#t-iteration")) > 0  # stopping saved the last step
 
@@ -199,7 +199,7 @@ def test_whole_workflow_in_chromium(server, page):
     page.click("#convert-btn")
     page.wait_for_selector("#convert-result .status")
     page.goto(f"{url}/jobs")
-    page.wait_for_selector("table.jobs tr.job[data-status=done]:has-text('-> outputs/swapped.mp4')", timeout=150_000)
+    page.wait_for_selector("table.jobs tr.job[data-status=done]:has-text('-> outputs/swapped.mp4')", timeout=300_000)
     assert page.locator("table.jobs tr.job[data-status=failed]").count() == 0
     page.goto(f"{url}/convert")
     video = page.locator("video[src*='outputs/swapped.mp4']")
@@ -215,7 +215,7 @@ def test_whole_workflow_in_chromium(server, page):
     page.fill("input[name=max_faces]", "4")
     page.fill("input[name=gallery_faces]", "4")
     page.click("form button.primary")
-    page.wait_for_selector("#reports a", timeout=150_000)
+    page.wait_for_selector("#reports a", timeout=300_000)
     page.click("#reports a")
     page.wait_for_selector("h1:has-text('Report outputs/')")
     assert page.locator("table.kv tr").count() > 5

@@ -33,7 +33,9 @@ def _grid(request: Request, set_rel: str, sort: str, page: int, message: str = "
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(page, 0), pages - 1)
     depth, last = fg.journal_depth(folder)
-    return ui.page(request, "_grid.html", set=set_rel, rows=rows[page * PAGE:(page + 1) * PAGE], total=len(rows),
+    from ..curate import SORT_BY
+
+    return ui.page(request, "_grid.html", sort_by=SORT_BY, set=set_rel, rows=rows[page * PAGE:(page + 1) * PAGE], total=len(rows),
                    page=page, pages=pages, sort=sort, sorts=fg.SORTS, undo_depth=depth, undo_by=last,
                    message=message, stores=[ui.ws.rel(s) for s in fg.stores_for(rows) if _inside(ui, s)])
 
@@ -88,6 +90,22 @@ async def faces_undo(request: Request):
     report = fg.undo_last(folder)
     msg = f"undid the last {report.by}: {report.restored} face(s) back" if report.by else "nothing to undo"
     return _grid(request, set_rel, form.get("sort") or "name", int(form.get("page") or 0), message=msg)
+
+
+@router.post("/faces/sort")
+async def faces_sort(request: Request):
+    """`twoface sort FACES --by KEY` as a job: files move into sub-folders (journaled, undoable)."""
+    from ..curate import SORT_BY
+
+    ui = ui_of(request)
+    form = await request.form()
+    set_rel = form.get("set")
+    folder = _face_set(request, set_rel)
+    by = form.get("by") or "identity"
+    if by not in SORT_BY:
+        raise InputError(f"--by must be one of {', '.join(SORT_BY)}, got {by!r}")
+    job = ui.submit("sort", f"sort {set_rel} by {by}", "sort", {"folder": str(folder), "by": by}, queue="side")
+    return after(request, job)
 
 
 @router.post("/faces/prune")
