@@ -160,7 +160,8 @@ def test_whole_workflow_in_chromium(server, page):
     first_points = page.evaluate("window.twofaceCharts.loss.data[0].length")
     first_preview = page.get_attribute("#preview-img", "src")
     page.wait_for_function(f"window.twofaceCharts.loss.data[0].length > {first_points}", timeout=300_000)
-    page.wait_for_function(f"document.getElementById('preview-img').getAttribute('src') != '{first_preview}'")
+    page.wait_for_function(f"(i => i.getAttribute('src') != '{first_preview}' && i.complete && i.naturalWidth > 0)"
+                           "(document.getElementById('preview-img'))", timeout=300_000)
     size = page.evaluate("[document.getElementById('preview-img').naturalWidth, "
                          "document.getElementById('preview-img').naturalHeight]")
     assert size[0] == 6 * 128 and size[1] > 128  # six 128 px columns (A, A->A, A->B, B, B->B, B->A)

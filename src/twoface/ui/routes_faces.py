@@ -94,7 +94,7 @@ async def faces_undo(request: Request):
 
 @router.post("/faces/sort")
 async def faces_sort(request: Request):
-    """`twoface sort FACES --by KEY` as a job: files move into sub-folders (journaled, undoable)."""
+    """`twoface sort FACES --by KEY` as a job: files are renamed or moved (journaled, undoable)."""
     from ..curate import SORT_BY
 
     ui = ui_of(request)
