@@ -27,6 +27,7 @@ VERBS = {
     "evaluate": "measure a model or a swapped video: identity, pose, expression, jitter, SSIM",
     "demo": "run the whole pipeline on built-in demo clips",
     "doctor": "check the installation: device, precision, model files, libraries",
+    "ui": "serve the workflow to a browser (local web app; live training view)",
 }
 
 

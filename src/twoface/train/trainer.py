@@ -31,6 +31,7 @@ from .step import Stepper
 
 CURVE_POINTS = 2000  # loss-curve points kept in state.json
 logger = logging.getLogger(__name__)
+SNAPSHOT_REQUEST = "snapshot.request"  # a file in the model folder asking for a snapshot now (`twoface ui`)
 
 
 class Trainer:
@@ -181,12 +182,23 @@ class Trainer:
                 evaluator.evaluate(it)
             if it % opts.preview_every == 0:
                 evaluator.preview(it)
-        snapshot = bool(opts.snapshot_every) and it % opts.snapshot_every == 0
+        snapshot = (bool(opts.snapshot_every) and it % opts.snapshot_every == 0) or self._snapshot_requested()
         if it % opts.save_every == 0 or snapshot:
             self.save(log)
         if snapshot and self.group.is_main:
             assert self.previous is not None  # the save just above made it
             ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
+
+    def _snapshot_requested(self) -> bool:
+        """A snapshot asked for from outside (the UI's "snapshot now"); single-process runs only,
+        since all ranks of a distributed run would have to agree on the step."""
+        if self.group.enabled:
+            return False
+        request = self.opts.model_dir / SNAPSHOT_REQUEST
+        if not request.exists():
+            return False
+        request.unlink(missing_ok=True)
+        return True
 
     def _diverged(self, log: TrainLog) -> None:
         """A NaN/inf loss: stop without saving, so the last good checkpoint stays the newest."""
