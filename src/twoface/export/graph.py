@@ -31,8 +31,8 @@ from ..models.onnx_engine import MAX_IR_VERSION, OPSET
 
 ONNX_INPUT = "face"
 ONNX_OUTPUTS = ("swapped_face", "swapped_mask")
-DFM_INPUT = "in_face"
-DFM_OUTPUTS = ("out_face_mask", "out_celeb_face", "out_celeb_face_mask")
+DFM_INPUT = "in_face:0"  # DeepFaceLive feeds {"in_face:0": faces}, so that is the name
+DFM_OUTPUTS = ("out_face_mask:0", "out_celeb_face:0", "out_celeb_face_mask:0")  # read by position
 
 
 def _other(side: str) -> str:
