@@ -13,6 +13,7 @@ examples:
   twoface convert clip.mp4 -m models/ab -o swapped.mp4 --direction b2a --color color-transfer
   twoface convert party.mp4 -m models/ab -o out.mp4 --filter alice.jpg --frames 100-400
   twoface convert photos/ -m models/ab -o swapped/ --writer images --image-format jpg
+  twoface convert clip.mp4 -m ab.onnx --engine onnx -o swapped.mp4   # no torch needed (see `twoface export`)
 """
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..convert.sharpen import SHARPENERS
 
     p.add_argument("input", help="a video file, an image, or a folder of images")
-    p.add_argument("-m", "--model", required=True, help="the trained model folder (from `twoface train`)")
+    p.add_argument("-m", "--model", required=True,
+                   help="the trained model folder (from `twoface train`), or with --engine onnx an .onnx file "
+                        "from `twoface export`")
     p.add_argument("-o", "--output", required=True,
                    help="output: a video file (.mp4/.mov/.mkv), a .gif, an image file, or a folder for images")
     p.add_argument("--store", help="alignments store of INPUT (default: INPUT.twoface.db if it exists, "
@@ -95,6 +98,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("on-the-fly face finding (when INPUT has no store)")
     add_detection_flags(g)
     add_runtime_flags(p)
+    p.add_argument("--engine", choices=["torch", "onnx"], default="torch",
+                   help="torch: run the model folder with torch (default); onnx: run an exported .onnx file "
+                        "with onnxruntime, no torch needed (--device/--precision then do not apply)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                 keep_unchanged=args.keep_unchanged, writer=args.writer, image_format=args.image_format,
                 scale=args.scale, quality=args.quality, preset=args.preset, overwrite=args.overwrite, batch_size=args.batch_size,
                 workers=args.workers, detector=args.detector, rotate=args.rotate, min_size=args.min_size,
-                max_faces=args.max_faces, score_threshold=args.score_threshold, device=args.device,
+                max_faces=args.max_faces, score_threshold=args.score_threshold, engine=args.engine, device=args.device,
                 precision=args.precision)
     if r.resumed_from > 0:
         print(f"resumed at frame {r.resumed_from}", file=sys.stderr)

@@ -21,7 +21,7 @@ from ..faces.masks import mask_polygons, render_mask
 from .blend import paste, shape_mask
 from .color import get_color_matcher
 from .faces import FoundFace
-from .model import Framing
+from ..models.framing import Framing
 from .options import ConvertOptions
 
 

@@ -7,23 +7,13 @@ and coverage) from config.json so crops match what the model learned.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import ModelError
-
-
-@dataclass
-class Framing:
-    """How faces must be cropped for this model."""
-
-    input_size: int
-    output_size: int
-    coverage: float
-    learn_mask: bool
+from ..models.framing import Framing
 
 
 def model_framing(model, config: dict) -> Framing:

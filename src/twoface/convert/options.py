@@ -17,6 +17,7 @@ from .sharpen import SHARPENERS
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder side that renders the output
 WRITERS = ("video", "images", "gif")
 IMAGE_FORMATS = ("png", "jpg")
+ENGINES = ("torch", "onnx")  # onnx: an exported model (`twoface export`) run by onnxruntime, no torch needed
 
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -48,6 +49,7 @@ class ConvertOptions:
     preset: str = "superfast"  # x264 speed/size trade-off; superfast keeps 720p conversion above 25 fps on 2 cores
     batch_size: int = 16
     overwrite: bool = False
+    engine: str = "torch"
     device: str = "auto"
     precision: str = "auto"
     # on-the-fly extraction (no store): the same knobs as `twoface extract`
@@ -93,6 +95,7 @@ class ConvertOptions:
         if self.writer is not None:
             choice("writer", self.writer, WRITERS)
         choice("image-format", self.image_format, IMAGE_FORMATS)
+        choice("engine", self.engine, ENGINES)
         number("erode", self.erode, -50, 50)
         number("blur", self.blur, 0, 100)
         number("blur-passes", self.blur_passes, 0, 20)

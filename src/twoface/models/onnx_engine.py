@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MissingDependency, ModelError
+from .framing import Framing
 
 OPSET = 17          # DeepFaceLive bundles onnxruntime 1.15 (opsets up to 19; 17 also loads on 1.12)
 MAX_IR_VERSION = 9  # onnxruntime 1.15 reads IR versions up to 9
@@ -32,16 +33,6 @@ FORMAT_DFM = "twoface-dfm"
 FORMATS = (FORMAT_ONNX, FORMAT_DFM)
 EXPORT_VERSION = 1
 INSTALL_HINT = "pip install 'twoface[export]' (onnxruntime)"
-
-
-@dataclass
-class Framing:
-    """How faces must be cropped for a model (the same record the torch engine gives)."""
-
-    input_size: int
-    output_size: int
-    coverage: float
-    learn_mask: bool
 
 
 @dataclass
