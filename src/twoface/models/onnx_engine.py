@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import MissingDependency, ModelError
 from .framing import Framing
 
-OPSET = 17          # DeepFaceLive bundles onnxruntime 1.15 (opsets up to 19; 17 also loads on 1.12)
+OPSET = 17          # DeepFaceLive bundles onnxruntime 1.15; opset 17 is the newest it and 1.12-era runtimes read
 MAX_IR_VERSION = 9  # onnxruntime 1.15 reads IR versions up to 9
 FORMAT_ONNX = "twoface-onnx"
 FORMAT_DFM = "twoface-dfm"
