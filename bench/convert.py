@@ -50,12 +50,12 @@ def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, 
     import torch
 
     from twoface.convert.faces import FaceSource
-    from twoface.convert.frame import FrameJob, Finisher, face_matrices, prepare
-    from twoface.convert.model import Swapper
+    from twoface.convert.frame import Finisher, FrameJob, face_matrices, prepare
     from twoface.convert.options import ConvertOptions
     from twoface.device import choose
     from twoface.media import open_media
     from twoface.media.writer import open_writer
+    from twoface.models.swapper import Swapper
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -96,8 +96,8 @@ def model_only(model_dir: Path, batch_size: int, faces: int = 64, onnx_file: Pat
 
         sw = OnnxSwapper(onnx_file)
     else:
-        from twoface.convert.model import Swapper
         from twoface.device import choose
+        from twoface.models.swapper import Swapper
 
         sw = Swapper(model_dir, choose("auto", "auto"))
     crops = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(batch_size)]

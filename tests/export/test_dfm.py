@@ -71,10 +71,10 @@ def test_dfm_follows_deepfacelives_contract(dfms, real_faces):
 
 
 def test_dfm_face_matches_twoface_conversion_of_the_same_aligned_face(dfms, real_faces, tiny_model):
-    from twoface.convert.model import Swapper
     from twoface.device import choose
-    from twoface.faces import align
     from twoface.export.framing import dfl_crop_matrix
+    from twoface.faces import align
+    from twoface.models.swapper import Swapper
 
     default, own = dfms
     swapper = Swapper(tiny_model, choose("cpu", "fp32"))

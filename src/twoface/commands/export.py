@@ -25,49 +25,20 @@ from __future__ import annotations
 
 import argparse
 
-
-def _coverage(text: str):
-    if text.strip().lower() == "model":
-        return "model"
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'model', got {text!r}") from None
+from ..export.options import ExportOptions
+from ..options import add_options, values_from
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..export.framing import DFL_DEFAULT_COVERAGE
-
     p.add_argument("model", help="the trained model folder (from `twoface train`)")
     p.add_argument("-o", "--output", required=True, help="the file to write: NAME.onnx or NAME.dfm")
-    p.add_argument("--format", choices=["onnx", "dfm"], default=None,
-                   help="onnx (a plain graph) or dfm (DeepFaceLive) (default: from the output's suffix)")
-    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"],
-                   help="a2b: the graph turns faces of A into B (default); b2a: B into A")
-    p.add_argument("--fp16", action="store_true",
-                   help="store weights and compute in float16 (half the size; inputs and outputs stay float32)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    g = p.add_argument_group("self-check")
-    g.add_argument("--check-faces", metavar="FOLDER",
-                   help="face PNGs to check the export on (default: the model's training faces of the source side)")
-    g.add_argument("--check-count", type=int, default=8, metavar="N", help="how many faces to check on (default: 8)")
-    g = p.add_argument_group("dfm framing (DeepFaceLive's face aligner)")
-    g.add_argument("--dfm-coverage", type=_coverage, default=DFL_DEFAULT_COVERAGE, metavar="K",
-                   help=f"the DeepFaceLive face coverage the DFM will be fed (default: {DFL_DEFAULT_COVERAGE}, "
-                        "DeepFaceLive's default); 'model' feeds the model's own crop and prints the "
-                        "DeepFaceLive settings that cut it")
-    g.add_argument("--dfm-x-offset", type=float, default=0.0, metavar="X",
-                   help="DeepFaceLive's aligner X offset the DFM will be fed (default: 0)")
-    g.add_argument("--dfm-y-offset", type=float, default=0.0, metavar="Y",
-                   help="DeepFaceLive's aligner Y offset the DFM will be fed (default: 0)")
+    add_options(p, ExportOptions)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..export import export
 
-    r = export(args.model, args.output, format=args.format, direction=args.direction, fp16=args.fp16,
-               check_faces=args.check_faces, check_count=args.check_count, dfm_coverage=args.dfm_coverage,
-               dfm_x_offset=args.dfm_x_offset, dfm_y_offset=args.dfm_y_offset, overwrite=args.overwrite)
+    r = export(args.model, args.output, **values_from(ExportOptions, args))
     outs = ", ".join(f"{k} {tuple(v)}" for k, v in r.outputs.items())
     print(f"{r.output}: {r.format} export of {r.arch} ({r.direction}, {r.precision}, opset {r.opset}, "
           f"IR {r.ir_version}) in {r.seconds:.1f} s")

@@ -105,7 +105,7 @@ def open_swapper(model: Path, opts: ConvertOptions):
                          "folder)", model)
     try:
         from ..device import choose
-        from .model import Swapper
+        from ..models.swapper import Swapper
     except ImportError as err:
         if (err.name or "").split(".")[0] != "torch":
             raise

@@ -45,7 +45,7 @@ class ExportResult:
 
 
 def _load(model_dir: Path):
-    from ..train.checkpoint import load_model
+    from ..models.folder import load_model
 
     if not model_dir.exists():
         raise ModelError("no such model folder", model_dir)
@@ -68,8 +68,7 @@ def export(model: str | Path, output: str | Path, **options) -> ExportResult:
     from ..models.onnx_engine import EXPORT_VERSION, FORMAT_DFM, FORMAT_ONNX, OPSET
     from . import framing as fr
     from .check import load_check_faces, max_abs_diff
-    from .graph import DFM_INPUT, DFM_OUTPUTS, ONNX_INPUT, ONNX_OUTPUTS, DfmFace, OnnxFace, finish_model, \
-        to_onnx_bytes
+    from .graph import DFM_INPUT, DFM_OUTPUTS, ONNX_INPUT, ONNX_OUTPUTS, DfmFace, OnnxFace, finish_model, to_onnx_bytes
 
     t0 = time.monotonic()
     opts = ExportOptions(**options)

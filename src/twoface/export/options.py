@@ -1,11 +1,13 @@
 """Every export option in one record, shared by ``twoface.export.export`` and ``twoface export``."""
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TwofaceError
+from ..options import option
 from .framing import DFL_DEFAULT_COVERAGE
 
 FORMATS = ("onnx", "dfm")
@@ -15,17 +17,40 @@ FP32_TOLERANCE = 1e-3  # max abs difference onnxruntime vs torch, values in [0, 
 FP16_TOLERANCE = 2e-2  # fp16 export vs the fp32 torch model (measured about 1e-3; see README)
 
 
+def coverage_or_model(text: str) -> float | str:
+    """--dfm-coverage: a number, or 'model'."""
+    if text.strip().lower() == "model":
+        return "model"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'model', got {text!r}") from None
+
+
 @dataclass
 class ExportOptions:
-    format: str | None = None  # None: from the output's suffix (.dfm -> dfm, else onnx)
-    direction: str = "a2b"
-    fp16: bool = False
-    check_faces: str | None = None  # a face folder for the self-check (default: the model's training faces)
-    check_count: int = 8
-    dfm_coverage: float | str = DFL_DEFAULT_COVERAGE  # DeepFaceLive's face coverage, or "model"
-    dfm_x_offset: float = 0.0
-    dfm_y_offset: float = 0.0
-    overwrite: bool = False
+    """How to export. The DFM fields describe DeepFaceLive's face aligner the DFM will be fed by."""
+
+    format: str | None = option(None, choices=FORMATS, default_help="from the output's suffix",
+                                help="onnx (a plain graph) or dfm (DeepFaceLive)")
+    direction: str = option("a2b", choices=tuple(DIRECTIONS),
+                            help="a2b: the graph turns faces of A into B; b2a: B into A")
+    fp16: bool = option(False, help="store weights and compute in float16 (about half the size; inputs and "
+                                    "outputs stay float32)")
+    overwrite: bool = option(False, default_help="", help="replace an existing output file")
+    check_faces: str | None = option(None, metavar="FOLDER", group="self-check",
+                                     default_help="the model's training faces of the source side",
+                                     help="face PNGs to check the export on")
+    check_count: int = option(8, metavar="N", group="self-check", help="how many faces to check on")
+    dfm_coverage: float | str = option(DFL_DEFAULT_COVERAGE, type=coverage_or_model, metavar="K",
+                                       group="dfm framing (DeepFaceLive's face aligner)",
+                                       default_help=f"{DFL_DEFAULT_COVERAGE}, DeepFaceLive's default",
+                                       help="the face coverage DeepFaceLive will crop at; 'model' feeds the "
+                                            "model's own crop and prints the aligner settings that cut it")
+    dfm_x_offset: float = option(0.0, metavar="X", group="dfm framing (DeepFaceLive's face aligner)",
+                                 help="DeepFaceLive's aligner X offset")
+    dfm_y_offset: float = option(0.0, metavar="Y", group="dfm framing (DeepFaceLive's face aligner)",
+                                 help="DeepFaceLive's aligner Y offset")
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
