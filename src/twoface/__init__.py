@@ -1,7 +1,7 @@
 """twoface: face swapping for video, offline and CPU-first, with labelled synthetic output.
 
 The Python API mirrors the CLI verbs one to one: ``twoface.extract(...)``,
-``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``,
+``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``, ``twoface.export(...)``,
 ``twoface.inspect(...)``, ``twoface.sort_faces(...)``, ``twoface.prune(...)``.
 Heavy modules load lazily so ``import twoface`` (and the CLI's --help) stay fast.
 """
@@ -27,6 +27,7 @@ _API = {
     "train": ("twoface.train", "train"),
     "convert": ("twoface.convert", "convert"),
     "evaluate": ("twoface.evaluate", "evaluate"),
+    "export": ("twoface.export", "export"),
     "inspect": ("twoface.inspect", "inspect_path"),
     "sort_faces": ("twoface.curate", "sort_faces"),
     "prune": ("twoface.curate", "prune"),

@@ -13,6 +13,7 @@ examples:
   twoface convert clip.mp4 -m models/ab -o swapped.mp4 --direction b2a --color color-transfer
   twoface convert party.mp4 -m models/ab -o out.mp4 --filter alice.jpg --frames 100-400
   twoface convert photos/ -m models/ab -o swapped/ --writer images --image-format jpg
+  twoface convert clip.mp4 -m ab.onnx --engine onnx -o swapped.mp4   # no torch needed (see `twoface export`)
 """
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from ..options import add_options, values_from
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="a video file, an image, or a folder of images")
-    p.add_argument("-m", "--model", required=True, help="the trained model folder (from `twoface train`)")
+    p.add_argument("-m", "--model", required=True,
+                   help="the trained model folder (from `twoface train`), or with --engine onnx an .onnx file "
+                        "from `twoface export`")
     p.add_argument("-o", "--output", required=True,
                    help="output: a video file (.mp4/.mov/.mkv), a .gif, an image file, or a folder for images")
     p.add_argument("--store", help="alignments store of INPUT (default: INPUT.twoface.db if it exists, "

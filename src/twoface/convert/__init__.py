@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, ModelError
+from ..errors import InputError, MissingDependency, ModelError
 from .options import ConvertOptions, parse_frames
 
 __all__ = ["convert", "ConvertOptions", "ConvertResult"]
@@ -36,9 +36,7 @@ class ConvertResult:
 def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
             progress: bool = True, **options) -> ConvertResult:
     """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc)."""
-    from ..device import choose
     from ..media import open_media
-    from ..models.swapper import Swapper
     from ..progress import FrameProgress
     from .faces import FaceSource, source_fingerprint
     from .output import Output, is_folder, output_kind
@@ -51,7 +49,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         raise InputError("no such file or folder", input)
     if output.resolve() == input.resolve():
         raise InputError("the output would replace the input; choose another output", output)
-    swapper = Swapper(model, choose(opts.device, opts.precision))
+    swapper = open_swapper(model, opts)
     if opts.mask == "predicted" and not swapper.framing.learn_mask:
         raise ModelError("--mask predicted needs a model trained with a learned mask (train --learn-mask); "
                          "use --mask extended", model)
@@ -90,6 +88,31 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
                          faces=stats.faces, skipped=stats.skipped, resumed_from=out.resume_from,
                          seconds=stats.seconds, fps=stats.fps,
                          faces_from="store" if faces.from_store else "on the fly")
+
+
+def open_swapper(model: Path, opts: ConvertOptions):
+    """The model as the pipeline runs it: torch on a model folder, or onnxruntime on an exported file.
+
+    The onnx engine never imports torch, so a machine without it can convert.
+    """
+    if opts.engine == "onnx":
+        from ..models.onnx_engine import OnnxSwapper
+
+        swapper = OnnxSwapper(model)
+        swapper.check_side(opts.side, model)
+        return swapper
+    if model.is_file() and model.suffix.lower() in (".onnx", ".dfm"):
+        raise ModelError("is an exported model; run it with --engine onnx (the torch engine takes a model "
+                         "folder)", model)
+    try:
+        from ..device import choose
+        from ..models.swapper import Swapper
+    except ImportError as err:
+        if (err.name or "").split(".")[0] != "torch":
+            raise
+        raise MissingDependency("the torch engine needs torch, which is not installed here; install it, or "
+                                "export the model (`twoface export`) and convert with --engine onnx") from None
+    return Swapper(model, choose(opts.device, opts.precision))
 
 
 from .. import _callable_stage  # noqa: E402  (so that twoface.convert(...) calls convert())

@@ -20,6 +20,7 @@ from .sharpen import SHARPENERS
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder side that renders the output
 WRITERS = ("video", "images", "gif")
 IMAGE_FORMATS = ("png", "jpg")
+ENGINES = ("torch", "onnx")  # onnx: an exported model (`twoface export`) run by onnxruntime, no torch needed
 
 
 
@@ -73,6 +74,9 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
                          help="x264 speed/size trade-off; slower presets make smaller files")
     overwrite: bool = option(False, group="output", default_help="", help="replace an existing output")
     batch_size: int = option(16, group="speed", help="faces per model batch")
+    engine: str = option("torch", choices=ENGINES, group="runtime",
+                         help="torch: run the model folder with torch; onnx: run an .onnx file from `twoface "
+                              "export` with onnxruntime, no torch needed (--device/--precision then do not apply)")
     workers: int | None = option(None, group="speed", default_help="2", help="face-finding threads when there is no store")
 
     def __post_init__(self) -> None:
@@ -110,6 +114,7 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
         if self.writer is not None:
             choice("writer", self.writer, WRITERS)
         choice("image-format", self.image_format, IMAGE_FORMATS)
+        choice("engine", self.engine, ENGINES)
         number("erode", self.erode, -50, 50)
         number("blur", self.blur, 0, 100)
         number("blur-passes", self.blur_passes, 0, 20)
