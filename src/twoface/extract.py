@@ -48,6 +48,7 @@ class ExtractOptions:
     debug_landmarks: str | None = None
     workers: int | None = None
     commit_every: float = 2.0
+    reference_video: str | None = None  # for a frame sequence: the video it came from (its frame times)
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""
@@ -190,7 +191,22 @@ def _source_info(media, path: Path) -> SourceInfo:
                       is_video=bool(info.is_video))
 
 
+def _record_sequence(db: AlignmentsStore, media, reference) -> None:
+    """A numbered sequence's pattern, range and gaps (frame rows are keyed by frame number), and its reference."""
+    summary = getattr(media, "summary", None)
+    if summary is not None:
+        db.set_meta("sequence", summary())
+    if reference is not None:
+        db.set_meta("reference_video", {"path": str(reference.path.resolve()), "fps": reference.fps,
+                                        "time_base": str(reference.time_base), "frames": len(reference.times),
+                                        "first_number": reference.base})
+
+
 def _fingerprint(path: Path) -> str:
+    from .media.sequence import fingerprint as sequence_fingerprint, is_pattern
+
+    if is_pattern(path) and not path.exists():
+        return sequence_fingerprint(path)
     if path.is_dir():  # an image folder: its sorted file names and sizes
         import hashlib
 
@@ -241,8 +257,10 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
 
     opts = ExtractOptions(**options)
     opts.validate()
+    from .media.sequence import is_pattern
+
     input = Path(input)
-    if not input.exists():
+    if not input.exists() and not is_pattern(input):
         raise InputError("no such file or folder", input)
     references = load_references(opts.filter)
     excludes = load_references(opts.exclude)
@@ -262,14 +280,18 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
         debug_dir.mkdir(parents=True, exist_ok=True)
 
     media = open_media(input)
+    from .media.reference import attach
+
+    reference = attach(media, opts.reference_video)  # frame times (and fps) of the video it came from
     src = _source_info(media, input)
     db = _open_store(store_path, src, opts, restart)
+    _record_sequence(db, media, reference)
     try:
         start = db.last_frame() + 1
         run = _Run(opts, media, db, src, faces_path, debug_dir, references, excludes, progress)
         frames, faces = run.go(start)
         db.commit()
-        if run.reached_end and opts.every == 1 and run.last_index >= 0:
+        if run.reached_end and opts.every == 1 and run.last_index >= 0 and media.info.is_video:
             # the decoded count is exact; the container's was an estimate
             src.frame_count = run.last_index + 1
             db.set_source(src)

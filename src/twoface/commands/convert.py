@@ -13,6 +13,8 @@ examples:
   twoface convert clip.mp4 -m models/ab -o swapped.mp4 --direction b2a --color color-transfer
   twoface convert party.mp4 -m models/ab -o out.mp4 --filter alice.jpg --frames 100-400
   twoface convert photos/ -m models/ab -o swapped/ --writer images --image-format jpg
+  twoface convert frames/f%04d.png -m models/ab -o swapped.mp4 --reference-video clip.mp4
+  twoface convert plates/shot.####.tif -m models/ab -o out/shot.####.tif     # 16-bit in, 16-bit out
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..convert.color import COLOR_MATCHERS
     from ..convert.sharpen import SHARPENERS
 
-    p.add_argument("input", help="a video file, an image, or a folder of images")
+    p.add_argument("input", help="a video file, an image, a folder of images, or a numbered sequence "
+                                 "(frames/f%%04d.png, shot.####.tif, or a folder of numbered frames)")
     p.add_argument("-m", "--model", required=True, help="the trained model folder (from `twoface train`)")
     p.add_argument("-o", "--output", required=True,
                    help="output: a video file (.mp4/.mov/.mkv), a .gif, an image file, or a folder for images")
@@ -80,7 +83,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--writer", choices=["video", "images", "gif"], default=None,
                    help="output kind (default: from the output's suffix; a name without suffix is a folder)")
-    g.add_argument("--image-format", choices=["png", "jpg"], default="png", help="for image output (default: png)")
+    g.add_argument("--image-format", choices=["png", "jpg", "tif", "exr"], default=None,
+                   help="for image output (default: the input sequence's format, else png); 16-bit PNG/TIFF "
+                        "and float EXR inputs are written back at their depth")
+    g.add_argument("--reference-video", metavar="FILE",
+                   help="for a numbered frame sequence: the video it was dumped from; a video output takes its "
+                        "frame rate, timestamps and audio (copied bit-exact), frames matched by number")
     g.add_argument("--scale", type=float, default=1.0, help="resize output frames by this factor (default: 1.0)")
     g.add_argument("--quality", type=int, default=18, metavar="CRF",
                    help="H.264 quality, lower is better, 0-51 (default: 18)")
@@ -110,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
                 scale=args.scale, quality=args.quality, preset=args.preset, overwrite=args.overwrite, batch_size=args.batch_size,
                 workers=args.workers, detector=args.detector, rotate=args.rotate, min_size=args.min_size,
                 max_faces=args.max_faces, score_threshold=args.score_threshold, device=args.device,
-                precision=args.precision)
+                precision=args.precision, reference_video=args.reference_video)
     if r.resumed_from > 0:
         print(f"resumed at frame {r.resumed_from}", file=sys.stderr)
     print(f"{r.output}: {r.frames} frames written ({r.converted} with swapped faces, {r.faces} faces; "

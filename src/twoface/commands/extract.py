@@ -8,6 +8,7 @@ examples:
   twoface extract interview.mp4 -o faces/interview
   twoface extract clip.mp4 -o faces/clip --every 2 --min-size 64 --rotate 90,270
   twoface extract party.mp4 -o faces/alice --filter alice.jpg --threshold 0.45
+  twoface extract frames/f%04d.png -o faces/clip --reference-video clip.mp4
 """
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from . import add_detection_flags
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="a video file, an image, or a folder of images")
+    p.add_argument("input", help="a video file, an image, a folder of images, or a numbered sequence "
+                                 "(frames/f%%04d.png, shot.####.tif, or a folder of numbered frames)")
+    p.add_argument("--reference-video", metavar="FILE",
+                   help="for a numbered frame sequence: the video it was dumped from, so the store records "
+                        "that video's frame times and rate (frames matched by number)")
     p.add_argument("-o", "--output", required=True, help="folder for the aligned face PNGs")
     p.add_argument("--store", help="alignments store to write (default: INPUT.twoface.db beside the input)")
     g = p.add_argument_group("detection")
@@ -46,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         args.input, args.output, store=args.store, restart=args.restart, progress=not args.no_progress,
         size=args.size, coverage=args.coverage, every=args.every, min_size=args.min_size, max_faces=args.max_faces,
         rotate=args.rotate, detector=args.detector, score_threshold=args.score_threshold, filter=args.filter,
-        exclude=args.exclude, threshold=args.threshold, debug_landmarks=args.debug_landmarks, workers=args.workers)
+        exclude=args.exclude, threshold=args.threshold, debug_landmarks=args.debug_landmarks, workers=args.workers,
+        reference_video=args.reference_video)
     if result.resumed_from > 0:
         print(f"resumed at frame {result.resumed_from}", file=sys.stderr)
     print(f"{result.faces} faces from {result.frames} frames -> {result.faces_dir}")

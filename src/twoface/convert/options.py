@@ -16,7 +16,7 @@ from .sharpen import SHARPENERS
 
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder side that renders the output
 WRITERS = ("video", "images", "gif")
-IMAGE_FORMATS = ("png", "jpg")
+IMAGE_FORMATS = ("png", "jpg", "tif", "exr")
 
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -43,11 +43,12 @@ class ConvertOptions:
     keep_unchanged: bool | None = None  # None: skip for image-folder output, keep otherwise
     scale: float = 1.0
     writer: str | None = None  # None: from the input and the output's suffix
-    image_format: str = "png"
+    image_format: str | None = None  # None: an input sequence's own format, else png
     quality: int = 18  # H.264 CRF (lower is better)
     preset: str = "superfast"  # x264 speed/size trade-off; superfast keeps 720p conversion above 25 fps on 2 cores
     batch_size: int = 16
     overwrite: bool = False
+    reference_video: str | None = None  # the video a frame sequence came from: its timing and audio
     device: str = "auto"
     precision: str = "auto"
     # on-the-fly extraction (no store): the same knobs as `twoface extract`
@@ -62,6 +63,10 @@ class ConvertOptions:
         self.filter = [str(p) for p in self.filter or []]
         self.exclude = [str(p) for p in self.exclude or []]
         self.rotate = list(self.rotate or [])
+        if self.image_format is not None:
+            self.image_format = {"jpeg": "jpg", "tiff": "tif"}.get(self.image_format, self.image_format)
+        if self.reference_video is not None:
+            self.reference_video = str(self.reference_video)
         self.validate()
 
     @property
@@ -92,7 +97,8 @@ class ConvertOptions:
         choice("sharpen", self.sharpen, tuple(SHARPENERS))
         if self.writer is not None:
             choice("writer", self.writer, WRITERS)
-        choice("image-format", self.image_format, IMAGE_FORMATS)
+        if self.image_format is not None:
+            choice("image-format", self.image_format, IMAGE_FORMATS)
         number("erode", self.erode, -50, 50)
         number("blur", self.blur, 0, 100)
         number("blur-passes", self.blur_passes, 0, 20)

@@ -130,7 +130,7 @@ class Pipeline:
 
     def _emit(self, frame, found, out: queue.Queue) -> None:
         faces = found.result() if isinstance(found, cf.Future) else found
-        job = FrameJob(frame.index, frame.time, frame.name, frame.image)
+        job = FrameJob(frame.index, frame.time, frame.name, frame.image, deep=getattr(frame, "deep", None))
         if faces:
             matrices = face_matrices(faces, self.framing)
             if self.smoother is not None:
@@ -178,7 +178,7 @@ class Pipeline:
             if not job.convert and not self.keep_unchanged:
                 self.stats.skipped += 1
             else:
-                image = self.finish(job) if job.convert else job.image
+                image = self.finish(job) if job.convert else (job.image if job.deep is None else job.deep)
                 self.write(job, self.watermark(image))
                 self.stats.frames += 1
                 if job.convert:

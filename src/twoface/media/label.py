@@ -111,7 +111,7 @@ def read_label(path: str | Path) -> dict | None:
 
     Returns ``{"tag": "synthetic:twoface/<version>", "version": ..., "where": ...}``
     where ``where`` says which field held it. Reads PNG, JPEG, GIF and any
-    container PyAV opens.
+    container PyAV opens, and TIFF's ImageDescription.
     """
     path = Path(path)
     try:
@@ -125,6 +125,10 @@ def read_label(path: str | Path) -> dict | None:
         candidates = [(f"png tEXt {k}", v) for k, v in chunks.items()]
     elif head.startswith(b"\xff\xd8"):
         candidates = [("jpeg COM", t) for t in _jpeg_comments(path.read_bytes())]
+    elif head[:4] in (b"II*\x00", b"MM\x00*"):
+        from .deep import tiff_texts
+
+        candidates = [("tiff ImageDescription", t) for t in tiff_texts(path.read_bytes())]
     elif head[:6] in (b"GIF87a", b"GIF89a"):
         candidates = [("gif comment", t) for t in _gif_comments(path.read_bytes())]
     else:

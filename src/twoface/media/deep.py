@@ -1,0 +1,194 @@
+"""Frames above 8 bits: 16-bit PNG/TIFF and float EXR read, watermarked, labelled and written back.
+
+Why a second copy of the pixels: face finding and the model work on 8-bit BGR,
+but a 16-bit plate squeezed to 8 bits and written back bands on every smooth
+gradient. So a deep frame travels as its 8-bit view (``image``, for analysis)
+plus its own pixels (``deep``); the swap is pasted into the deep pixels in
+float and written at the input's depth, and pixels the swap does not touch
+come back bit for bit.
+
+EXR: OpenCV reads and writes it only when built with OpenEXR and
+``OPENCV_IO_ENABLE_OPENEXR=1`` is set; otherwise one clear error says so.
+EXR pixels are taken as linear light: the 8-bit view is sRGB-encoded
+(gamma 2.2) so faces can be found, and the swapped face is decoded back.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, OutputError
+from .label import SYNTHETIC_TAG
+
+GAMMA = 2.2  # display <-> linear for EXR (float) frames
+_TIFF_HEADS = (b"II*\x00", b"MM\x00*")
+_IMAGE_DESCRIPTION = 270
+
+
+def exr_supported(write: bool = False) -> bool:
+    """Whether this OpenCV build has an OpenEXR codec enabled."""
+    try:
+        if write:
+            return bool(cv2.haveImageWriter("probe.exr"))
+        ok, buf = cv2.imencode(".exr", np.zeros((2, 2, 3), np.float32))
+        return bool(ok) and cv2.imdecode(buf, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR) is not None
+    except cv2.error:
+        return False
+
+
+def _no_exr(path: Path, error=InputError):
+    return error(f"this OpenCV build ({cv2.__version__}) cannot {'read' if error is InputError else 'write'} "
+                 "OpenEXR: use an OpenCV built with OpenEXR and set OPENCV_IO_ENABLE_OPENEXR=1, or convert the "
+                 "sequence to 16-bit TIFF or PNG", path)
+
+
+def scale_of(dtype) -> float:
+    """Full-scale value of a pixel type: 255, 65535, or 1.0 for float."""
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
+
+
+def depth_of(dtype) -> int:
+    return np.dtype(dtype).itemsize * 8
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """The 8-bit view of any frame (rounded; float frames are linear and get sRGB-encoded)."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return cv2.convertScaleAbs(img, alpha=1.0 / 257.0)
+    lin = np.clip(np.nan_to_num(img.astype(np.float32)), 0.0, 1.0)
+    return np.clip(lin ** (1.0 / GAMMA) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_unit(img: np.ndarray) -> np.ndarray:
+    """Pixels as float32 in [0, 1] of their own scale (display-referred for integer types)."""
+    return img.astype(np.float32) / np.float32(scale_of(img.dtype))
+
+
+def from_unit(x: np.ndarray, dtype) -> np.ndarray:
+    """Float pixels in [0, 1] back to ``dtype`` (rounded, saturated)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return x.astype(dtype)
+    s = scale_of(dtype)
+    return np.clip(x * s + 0.5, 0, s).astype(dtype)
+
+
+def read_frame(path: Path) -> tuple[np.ndarray, np.ndarray | None, int] | None:
+    """(8-bit BGR view, deep pixels or None, bits per channel), or None if it cannot be decoded."""
+    if path.suffix.lower() == ".exr" and not exr_supported():
+        raise _no_exr(path)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    from .reader import _quiet_opencv
+
+    with _quiet_opencv():
+        img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
+    if img is None or img.ndim != 3 or img.shape[2] != 3:
+        return None
+    if img.dtype == np.uint8:
+        return img, None, 8
+    if img.dtype not in (np.uint16, np.float32):
+        img = img.astype(np.float32) / np.float32(scale_of(img.dtype)) if img.dtype.kind in "ui" else \
+            img.astype(np.float32)
+    return to_uint8(img), img, depth_of(img.dtype)
+
+
+def embed_deep(img: np.ndarray) -> np.ndarray:
+    """The watermark of ``watermark.embed`` on a 16-bit or float frame (the same pattern, scaled)."""
+    from .watermark import STRENGTH, _planes, embed
+
+    if img.dtype == np.uint8:
+        return embed(img)
+    up, down = _planes(img.shape[0], img.shape[1], float(STRENGTH))
+    delta = up.astype(np.float32) - down.astype(np.float32)
+    if img.dtype == np.uint16:
+        return np.clip(img.astype(np.float32) + delta * 257.0, 0, 65535).astype(np.uint16)
+    return (img.astype(np.float32) + delta / 255.0).astype(img.dtype)
+
+
+def as_format(img: np.ndarray, fmt: str) -> np.ndarray:
+    """Pixels in a type ``fmt`` can hold: jpg 8-bit, png 8/16-bit, tif any, exr float."""
+    if fmt == "jpg" or (fmt in ("png", "tif") and img.dtype == np.uint8):
+        return to_uint8(img)
+    if fmt == "exr":
+        return img.astype(np.float32) if img.dtype.kind == "f" else (to_unit(img) ** GAMMA)
+    if fmt == "png" and img.dtype != np.uint16:
+        x = np.clip(img, 0, 1) ** (1.0 / GAMMA) if img.dtype.kind == "f" else to_unit(img)
+        return from_unit(x, np.uint16)
+    return img
+
+
+def encode(img: np.ndarray, fmt: str, path: Path, quality: int | None = None) -> bytes:
+    """Encoded, labelled image bytes of ``img`` as ``fmt`` ('png' | 'jpg' | 'tif' | 'exr')."""
+    from .label import label_jpeg, label_png
+
+    if fmt == "exr" and not exr_supported(write=True):
+        raise _no_exr(path, OutputError)
+    img = as_format(img, fmt)
+    params = {"png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
+              "jpg": [cv2.IMWRITE_JPEG_QUALITY, 95 if quality is None else int(quality)]}.get(fmt, [])
+    ok, buf = cv2.imencode(f".{fmt}", np.ascontiguousarray(img), params)
+    if not ok:
+        raise OutputError(f"could not encode the frame as {fmt}", path)
+    data = buf.tobytes()
+    if fmt == "png":
+        return label_png(data)
+    if fmt == "jpg":
+        return label_jpeg(data)
+    if fmt == "tif":
+        return label_tiff(data)
+    return data  # EXR: OpenCV writes no free-text header; the watermark still marks the pixels
+
+
+# ---- TIFF ImageDescription ---------------------------------------------------------------
+def _tiff_ifd(data: bytes) -> tuple[str, int, list[bytes], int]:
+    order = "<" if data[:2] == b"II" else ">"
+    off = struct.unpack(order + "I", data[4:8])[0]
+    n = struct.unpack(order + "H", data[off:off + 2])[0]
+    entries = [data[off + 2 + 12 * i: off + 14 + 12 * i] for i in range(n)]
+    nxt = struct.unpack(order + "I", data[off + 2 + 12 * n: off + 6 + 12 * n])[0]
+    return order, off, entries, nxt
+
+
+def label_tiff(tiff: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
+    """Set the first IFD's ImageDescription to ``tag``: a new IFD is appended, the old one is left unused."""
+    if tiff[:4] not in _TIFF_HEADS:
+        raise ValueError("not a TIFF")
+    order, _, entries, nxt = _tiff_ifd(tiff)
+    text = tag.encode("ascii") + b"\x00"
+    out = bytearray(tiff)
+    if len(out) % 2:
+        out += b"\x00"
+    text_at = len(out)
+    out += text + (b"\x00" if len(text) % 2 else b"")
+    entry = struct.pack(order + "HHII", _IMAGE_DESCRIPTION, 2, len(text), text_at)
+    kept = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != _IMAGE_DESCRIPTION] + [entry]
+    kept.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])
+    ifd_at = len(out)
+    out += struct.pack(order + "H", len(kept)) + b"".join(kept) + struct.pack(order + "I", nxt)
+    out[4:8] = struct.pack(order + "I", ifd_at)
+    return bytes(out)
+
+
+def tiff_texts(data: bytes) -> list[str]:
+    """The ASCII ImageDescription of a TIFF's first IFD (empty list if none or unreadable)."""
+    try:
+        order, _, entries, _ = _tiff_ifd(data)
+        for e in entries:
+            tag, typ, count, value = struct.unpack(order + "HHII", e)
+            if tag == _IMAGE_DESCRIPTION and typ == 2:
+                raw = e[8:8 + count] if count <= 4 else data[value:value + count]
+                return [raw.rstrip(b"\x00").decode("latin-1")]
+    except (struct.error, IndexError):
+        pass
+    return []
