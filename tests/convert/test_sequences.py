@@ -132,13 +132,19 @@ def test_a_gap_in_the_numbering_stays_a_gap_in_the_store_and_the_output(tmp_path
     for n in numbers:
         cv2.imwrite(str(seq / f"g_{n:03d}.png"), images[n - 1])
     store = tmp_path / "grid.twoface.db"
-    extract(seq, None, store=store, progress=False, size=128)
+    clip = data_dir / "multi_identity/grid/bbaf2n.mpg"  # what the frames came from: its timing goes in the store
+    extract(seq, None, store=store, progress=False, size=128, reference_video=clip)
+    with av.open(str(clip)) as c:
+        times = sorted(float(f.pts * f.time_base) for f in c.decode(video=0))
     with AlignmentsStore.open(store, readonly=True) as db:
         rows = db.frames()
         assert [r[0] for r in rows] == numbers  # the frame numbers, gap and all
         assert [r[2] for r in rows] == [f"g_{n:03d}.png" for n in numbers]
+        assert [r[1] for r in rows] == pytest.approx([times[n - 1] for n in numbers], abs=1e-6)
         assert sum(r[3] for r in rows) >= 14  # one face in (nearly) every frame
         assert db.get_meta("sequence")["gaps"] == [[11, 14]]
+        assert db.source.fps == 25 and db.source.frame_count == 16
+        assert db.get_meta("reference_video")["frames"] == len(times) == 75
     r = convert(seq, fresh_model, tmp_path / "out", store=store, progress=False)
     assert r.faces_from == "store" and r.frames == 16
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [f"g_{n:03d}.png" for n in numbers]

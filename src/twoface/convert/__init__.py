@@ -73,7 +73,9 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         out = Output(output, kind, info, opts, input, model, source_fingerprint(input),
                      sequence=media if hasattr(media, "numbers") else None,
                      audio_from=reference.path if reference is not None else None)
-        bar = _Bar(progress, info.frame_count, out.resume_from, input.name)
+        numbers = getattr(media, "numbers", None)  # a sequence counts frames, not frame numbers
+        done = out.resume_from if numbers is None else sum(1 for n in numbers if n < out.resume_from)
+        bar = _Bar(progress, info.frame_count, done, input.name)
 
         def on_frame(index: int, written: int) -> None:
             out.mark(index)
@@ -119,13 +121,15 @@ class _Bar:
         self._task = self._p.add_task(label, total=max(total, start) or None, completed=start, fps=0.0)
         self._t0 = time.monotonic()
         self._start = start
+        self._seen = 0
         self._time = time
 
     def update(self, index: int, written: int) -> None:
         if self._p is None:
             return
         dt = max(self._time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt)
+        self._seen += 1
+        self._p.update(self._task, completed=self._start + self._seen, fps=self._seen / dt)
 
     def close(self) -> None:
         if self._p is not None:

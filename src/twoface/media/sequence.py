@@ -14,7 +14,6 @@ Any other folder is read in name order as before (``reader.ImageFolderSource``).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ class Pattern:
 
     @property
     def ext(self) -> str:
-        return Path(self.suffix).suffix.lower() if "." in self.suffix else ""
+        return "." + self.suffix.rsplit(".", 1)[1].lower() if "." in self.suffix else ""
 
     def number(self, name: str) -> int | None:
         """The frame number in a file name of this pattern, or None."""
@@ -176,6 +175,8 @@ def numbered_files(path: Path) -> tuple[Pattern, list[tuple[int, Path]]] | None:
 
 def fingerprint(path: str | Path) -> str:
     """A sequence's fingerprint for stores: its file names and sizes (as for image folders)."""
+    import hashlib  # here, not at the top: opening media must not need more of the stdlib than it did
+
     found = numbered_files(Path(path))
     h = hashlib.sha256()
     for _, p in (found[1] if found else []):
