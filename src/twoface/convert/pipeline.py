@@ -178,7 +178,9 @@ class Pipeline:
             if not job.convert and not self.keep_unchanged:
                 self.stats.skipped += 1
             else:
-                image = self.finish(job) if job.convert else (job.image if job.deep is None else job.deep)
+                # the finisher also applies --scale, which frames without a face need too
+                scaled = job.convert or self.opts.scale != 1.0
+                image = self.finish(job) if scaled else (job.image if job.deep is None else job.deep)
                 self.write(job, self.watermark(image))
                 self.stats.frames += 1
                 if job.convert:

@@ -152,6 +152,8 @@ def numbered_files(path: Path) -> tuple[Pattern, list[tuple[int, Path]]] | None:
     if pattern is not None:
         if pattern.ext and pattern.ext not in SEQUENCE_EXTS:
             raise InputError(f"not an image sequence pattern ({pattern.ext} is not an image type)", path)
+        if not pattern.folder.is_dir():
+            raise InputError(f"no such folder ({pattern.folder}) for this frame pattern", path)
         files = scan(pattern)
         if not files:
             raise InputError(f"no files match the pattern in {pattern.folder}", path)
