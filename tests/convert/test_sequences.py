@@ -11,9 +11,9 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from convert_fixtures import two_faces_with_audio  # noqa: F401
 from convert_helpers import audio_packets, decode_all
+
 from twoface.convert import convert
 from twoface.media.label import read_label
 
