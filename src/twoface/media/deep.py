@@ -89,10 +89,14 @@ def read_frame(path: Path) -> tuple[np.ndarray, np.ndarray | None, int] | None:
         return None
     if data.size == 0:
         return None
-    from .reader import _quiet_opencv
+    from cv2.utils import logging as cvlog  # OpenCV's own warnings for broken files: we report them ourselves
 
-    with _quiet_opencv():
+    level = cvlog.getLogLevel()
+    cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
+    try:
         img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
+    finally:
+        cvlog.setLogLevel(level)
     if img is None or img.ndim != 3 or img.shape[2] != 3:
         return None
     if img.dtype == np.uint8:
