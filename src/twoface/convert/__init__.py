@@ -41,8 +41,8 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     from ..media import open_media
     from ..media.reference import attach
     from ..media.sequence import is_pattern
+    from ..models.swapper import Swapper
     from .faces import FaceSource, source_fingerprint
-    from .model import Swapper
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
 

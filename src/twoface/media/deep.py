@@ -14,18 +14,14 @@ EXR pixels are taken as linear light: the 8-bit view is sRGB-encoded
 """
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
-from .label import SYNTHETIC_TAG
 
 GAMMA = 2.2  # display <-> linear for EXR (float) frames
-_TIFF_HEADS = (b"II*\x00", b"MM\x00*")
-_IMAGE_DESCRIPTION = 270
 
 
 def exr_supported(write: bool = False) -> bool:
@@ -107,19 +103,6 @@ def read_frame(path: Path) -> tuple[np.ndarray, np.ndarray | None, int] | None:
     return to_uint8(img), img, depth_of(img.dtype)
 
 
-def embed_deep(img: np.ndarray) -> np.ndarray:
-    """The watermark of ``watermark.embed`` on a 16-bit or float frame (the same pattern, scaled)."""
-    from .watermark import STRENGTH, _planes, embed
-
-    if img.dtype == np.uint8:
-        return embed(img)
-    up, down = _planes(img.shape[0], img.shape[1], float(STRENGTH))
-    delta = up.astype(np.float32) - down.astype(np.float32)
-    if img.dtype == np.uint16:
-        return np.clip(img.astype(np.float32) + delta * 257.0, 0, 65535).astype(np.uint16)
-    return (img.astype(np.float32) + delta / 255.0).astype(img.dtype)
-
-
 def as_format(img: np.ndarray, fmt: str) -> np.ndarray:
     """Pixels in a type ``fmt`` can hold: jpg 8-bit, png 8/16-bit, tif any, exr float."""
     if fmt == "jpg" or (fmt in ("png", "tif") and img.dtype == np.uint8):
@@ -134,7 +117,7 @@ def as_format(img: np.ndarray, fmt: str) -> np.ndarray:
 
 def encode(img: np.ndarray, fmt: str, path: Path, quality: int | None = None) -> bytes:
     """Encoded, labelled image bytes of ``img`` as ``fmt`` ('png' | 'jpg' | 'tif' | 'exr')."""
-    from .label import label_jpeg, label_png
+    from .label import label_jpeg, label_png, label_tiff
 
     if fmt == "exr" and not exr_supported(write=True):
         raise _no_exr(path, OutputError)
@@ -152,47 +135,3 @@ def encode(img: np.ndarray, fmt: str, path: Path, quality: int | None = None) ->
     if fmt == "tif":
         return label_tiff(data)
     return data  # EXR: OpenCV writes no free-text header; the watermark still marks the pixels
-
-
-# ---- TIFF ImageDescription ---------------------------------------------------------------
-def _tiff_ifd(data: bytes) -> tuple[str, int, list[bytes], int]:
-    order = "<" if data[:2] == b"II" else ">"
-    off = struct.unpack(order + "I", data[4:8])[0]
-    n = struct.unpack(order + "H", data[off:off + 2])[0]
-    entries = [data[off + 2 + 12 * i: off + 14 + 12 * i] for i in range(n)]
-    nxt = struct.unpack(order + "I", data[off + 2 + 12 * n: off + 6 + 12 * n])[0]
-    return order, off, entries, nxt
-
-
-def label_tiff(tiff: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
-    """Set the first IFD's ImageDescription to ``tag``: a new IFD is appended, the old one is left unused."""
-    if tiff[:4] not in _TIFF_HEADS:
-        raise ValueError("not a TIFF")
-    order, _, entries, nxt = _tiff_ifd(tiff)
-    text = tag.encode("ascii") + b"\x00"
-    out = bytearray(tiff)
-    if len(out) % 2:
-        out += b"\x00"
-    text_at = len(out)
-    out += text + (b"\x00" if len(text) % 2 else b"")
-    entry = struct.pack(order + "HHII", _IMAGE_DESCRIPTION, 2, len(text), text_at)
-    kept = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != _IMAGE_DESCRIPTION] + [entry]
-    kept.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])
-    ifd_at = len(out)
-    out += struct.pack(order + "H", len(kept)) + b"".join(kept) + struct.pack(order + "I", nxt)
-    out[4:8] = struct.pack(order + "I", ifd_at)
-    return bytes(out)
-
-
-def tiff_texts(data: bytes) -> list[str]:
-    """The ASCII ImageDescription of a TIFF's first IFD (empty list if none or unreadable)."""
-    try:
-        order, _, entries, _ = _tiff_ifd(data)
-        for e in entries:
-            tag, typ, count, value = struct.unpack(order + "HHII", e)
-            if tag == _IMAGE_DESCRIPTION and typ == 2:
-                raw = e[8:8 + count] if count <= 4 else data[value:value + count]
-                return [raw.rstrip(b"\x00").decode("latin-1")]
-    except (struct.error, IndexError):
-        pass
-    return []

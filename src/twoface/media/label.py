@@ -9,11 +9,10 @@ the label is the cheap, exact first check ``twoface inspect`` makes.
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 from .. import __version__
-from ..store.metadata import PNG_SIG, add_text_chunks, read_text_chunks
+from .png import PNG_SIG, add_text_chunks, read_text_chunks, text_chunk
 
 SYNTHETIC_TAG = f"synthetic:twoface/{__version__}"
 TAG_PREFIX = "synthetic:twoface/"
@@ -22,16 +21,18 @@ PNG_KEYWORD = "twoface:synthetic"
 _VIDEO_EXTS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 
 
-def _text_chunk(keyword: str, text: str) -> bytes:
-    data = keyword.encode("latin-1") + b"\x00" + text.encode("latin-1")
-    return struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF)
-
-
 def label_png(png: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
     """Add ``Software``, ``Comment`` and ``twoface:synthetic`` tEXt entries to PNG bytes."""
-    entries = [(b"tEXt", _text_chunk(k, v)) for k, v in
+    entries = [(b"tEXt", text_chunk(k, v)) for k, v in
                (("Software", f"twoface {__version__}"), ("Comment", tag), (PNG_KEYWORD, tag))]
     return add_text_chunks(png, entries)
+
+
+def label_tiff(tiff: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
+    """Set a TIFF's ImageDescription to ``tag`` (16-bit TIFF frames of an image sequence)."""
+    from .tiff import set_description
+
+    return set_description(tiff, tag)
 
 
 def label_jpeg(jpeg: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
@@ -126,7 +127,7 @@ def read_label(path: str | Path) -> dict | None:
     elif head.startswith(b"\xff\xd8"):
         candidates = [("jpeg COM", t) for t in _jpeg_comments(path.read_bytes())]
     elif head[:4] in (b"II*\x00", b"MM\x00*"):
-        from .deep import tiff_texts
+        from .tiff import tiff_texts
 
         candidates = [("tiff ImageDescription", t) for t in tiff_texts(path.read_bytes())]
     elif head[:6] in (b"GIF87a", b"GIF89a"):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .reader import IMAGE_EXTS, Frame, MediaInfo, _check_args
+from .frames import IMAGE_EXTS, Frame, MediaInfo, check_frame_args
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,16 @@ def numbered_files(path: Path) -> tuple[Pattern, list[tuple[int, Path]]] | None:
     return pattern, sorted(files)
 
 
+def source_fingerprint(path: str | Path) -> str:
+    """The fingerprint a store records for a source: a pattern's files, else ``fsutil.fingerprint``."""
+    from ..fsutil import fingerprint as file_fingerprint
+
+    path = Path(path)
+    if is_pattern(path) and not path.exists():
+        return fingerprint(path)
+    return file_fingerprint(path)
+
+
 def fingerprint(path: str | Path) -> str:
     """A sequence's fingerprint for stores: its file names and sizes (as for image folders)."""
     import hashlib  # here, not at the top: opening media must not need more of the stdlib than it did
@@ -235,7 +245,7 @@ class SequenceSource:
     def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
         from .deep import read_frame
 
-        _check_args(start, every)
+        check_frame_args(start, every)
         for number, f in self.files:
             if number < start or number % every:
                 continue

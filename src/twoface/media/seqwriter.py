@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..fsutil import atomic_write_bytes
-from .deep import embed_deep, encode
+from .deep import encode
 from .sequence import Pattern, parse_pattern
 from .writer import Writer
 
@@ -78,3 +78,16 @@ class SequenceWriter(Writer):
 
     def close(self) -> None:
         pass
+
+
+def embed_deep(img: np.ndarray) -> np.ndarray:
+    """The watermark of ``watermark.embed`` on a 16-bit or float frame (the same pattern, scaled)."""
+    from .watermark import STRENGTH, _planes, embed
+
+    if img.dtype == np.uint8:
+        return embed(img)
+    up, down = _planes(img.shape[0], img.shape[1], float(STRENGTH))
+    delta = up.astype(np.float32) - down.astype(np.float32)
+    if img.dtype == np.uint16:
+        return np.clip(img.astype(np.float32) + delta * 257.0, 0, 65535).astype(np.uint16)
+    return (img.astype(np.float32) + delta / 255.0).astype(img.dtype)
