@@ -53,9 +53,11 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
     smooth_cutoff: float = option(1.0, cli=False, help="One-Euro filter: minimum cutoff frequency (Hz)")
     smooth_beta: float = option(3.0, cli=False, help="One-Euro filter: how fast the cutoff rises with speed")
     frames: str | None = option(None, metavar="RANGES", group="selection", default_help="all",
-                                help="convert only these frames, e.g. 10-200,300- (others pass through)")
+                                help="convert only these frames, e.g. 10-200,300- (others pass through); "
+                                     "frame numbers for a numbered sequence")
     keep_unchanged: bool | None = option(None, negatable=True, group="selection",
-                                         default_help="on, except for output to an image folder",
+                                         default_help="on, except for image-folder output of a video "
+                                                      "or an unnumbered folder",
                                          help="write frames without a swapped face as they are; "
                                               "--no-keep-unchanged leaves them out")
     writer: str | None = option(None, choices=WRITERS, group="output",
