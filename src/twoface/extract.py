@@ -20,7 +20,8 @@ import numpy as np
 
 from .errors import InputError, StoreError
 from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
-from .fsutil import atomic_write_bytes, fingerprint
+from .fsutil import atomic_write_bytes
+from .media.sequence import source_fingerprint
 from .options import option
 from .progress import FrameProgress
 from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
@@ -47,6 +48,10 @@ class ExtractOptions(FaceOptions):
     debug_landmarks: str | None = option(None, help="also write frames with landmarks drawn, for checking",
                                          metavar="FOLDER", default_help="", group="run")
     commit_every: float = option(2.0, help="seconds between store commits", cli=False)
+    reference_video: str | None = option(None, metavar="FILE", group="run",
+                                         help="for a numbered frame sequence: the video it was dumped from, so the "
+                                              "store records that video's frame times and rate (frames matched by "
+                                              "number)")
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""
@@ -91,9 +96,20 @@ class ExtractResult:
 
 def _source_info(media, path: Path) -> SourceInfo:
     info = media.info
-    return SourceInfo(path=str(path.resolve()), fingerprint=fingerprint(path), frame_count=int(info.frame_count),
+    return SourceInfo(path=str(path.resolve()), fingerprint=source_fingerprint(path), frame_count=int(info.frame_count),
                       fps=float(info.fps or 0.0), width=int(info.width), height=int(info.height),
                       is_video=bool(info.is_video))
+
+
+def _record_sequence(db: AlignmentsStore, media, reference) -> None:
+    """A numbered sequence's pattern, range and gaps (frame rows are keyed by frame number), and its reference."""
+    summary = getattr(media, "summary", None)
+    if summary is not None:
+        db.set_meta("sequence", summary())
+    if reference is not None:
+        db.set_meta("reference_video", {"path": str(reference.path.resolve()), "fps": reference.fps,
+                                        "time_base": str(reference.time_base), "frames": len(reference.times),
+                                        "first_number": reference.base})
 
 
 def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart: bool) -> AlignmentsStore:
@@ -138,8 +154,10 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
 
     opts = ExtractOptions(**options)
     opts.validate()
+    from .media.sequence import is_pattern
+
     input = Path(input)
-    if not input.exists():
+    if not input.exists() and not is_pattern(input):
         raise InputError("no such file or folder", input)
     identity = IdentityFilter.load(opts)
     store_path = Path(store) if store is not None else default_store_path(input)
@@ -160,8 +178,12 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
         debug_dir.mkdir(parents=True, exist_ok=True)
 
     media = open_media(input)
+    from .media.reference import attach
+
+    reference = attach(media, opts.reference_video)  # frame times (and fps) of the video it came from
     src = _source_info(media, input)
     db = _open_store(store_path, src, opts, restart)
+    _record_sequence(db, media, reference)
     try:
         start = db.last_frame() + 1
         run = _Run(opts, media, db, src, faces_path, debug_dir, identity, progress)
@@ -173,7 +195,7 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
             rewritten = rewrite.rewritten
         frames, faces = run.go(start)
         db.commit()
-        if run.reached_end and opts.every == 1 and run.last_index >= 0:
+        if run.reached_end and opts.every == 1 and run.last_index >= 0 and media.info.is_video:
             # the decoded count is exact; the container's was an estimate
             src.frame_count = run.last_index + 1
             db.set_source(src)

@@ -33,7 +33,11 @@ UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments s
 
 def inspect_path(path: str | Path) -> dict:
     """Identify ``path`` and summarise it (the ``twoface inspect`` verb)."""
+    from .media.sequence import is_pattern
+
     path = Path(path)
+    if not path.exists() and is_pattern(path):
+        return _inspect_sequence(path)
     if not path.exists():
         raise InputError("no such file or folder", path)
     if path.is_dir():
@@ -331,6 +335,24 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
         "watermark": _watermark_images(sample),
     }
     out["synthetic"] = bool(out["labelled_synthetic"]) or out["watermark"]["found"]
+    from .media.sequence import open_sequence
+
+    try:
+        seq = open_sequence(path)
+    except TwofaceError:
+        seq = None
+    if seq is not None:  # numbered frames: count, range, gaps, bit depth
+        out["sequence"] = seq.summary()
+    return out
+
+
+def _inspect_sequence(path: Path) -> dict:
+    """A pattern (``shot.%04d.png``): the numbered files it matches, as an image folder plus numbering."""
+    from .media.sequence import open_sequence
+
+    seq = open_sequence(path)
+    out = _inspect_image_folder(seq.pattern.folder, [f for _, f in seq.files])
+    out.update(kind="image sequence", path=str(path), sequence=seq.summary())
     return out
 
 

@@ -21,14 +21,18 @@ from .frames import IMAGE_EXTS, Frame, MediaInfo, MediaSource, check_frame_args
 log = logging.getLogger(__name__)
 
 def open_media(path: str | Path) -> MediaSource:
-    """Open a video, a single image, or a folder of images. Raises InputError."""
+    """Open a video, a single image, a folder of images or a numbered sequence. Raises InputError."""
+    from .sequence import is_pattern, open_sequence
+
     path = Path(path)
+    if is_pattern(path) and not path.exists():  # shot.%04d.png, shot.####.png
+        return open_sequence(path)
     try:
         st = path.stat()
     except OSError as err:
         raise _input_error(err, path) from err
     if path.is_dir():
-        return ImageFolderSource(path)
+        return open_sequence(path) or ImageFolderSource(path)  # numbered frames, else name order
     if st.st_size == 0:
         raise InputError("is empty (0 bytes)", path)
     if not os.access(path, os.R_OK):
