@@ -18,6 +18,18 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_config(tmp_path_factory):
+    """Tests never touch the user's config folder (the local C2PA signing key is made here instead)."""
+    old = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = old
+
+
 def _require_data() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"dev data not found at {DATA} (set TWOFACE_TEST_DATA); CI always has it")

@@ -1,7 +1,7 @@
 """twoface: face swapping for video, offline and CPU-first, with labelled synthetic output.
 
 The Python API mirrors the CLI verbs one to one: ``twoface.extract(...)``,
-``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``,
+``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``, ``twoface.export(...)``,
 ``twoface.inspect(...)``, ``twoface.sort_faces(...)``, ``twoface.prune(...)``.
 Heavy modules load lazily so ``import twoface`` (and the CLI's --help) stay fast.
 """
@@ -27,6 +27,7 @@ _API = {
     "train": ("twoface.train", "train"),
     "convert": ("twoface.convert", "convert"),
     "evaluate": ("twoface.evaluate", "evaluate"),
+    "export": ("twoface.export", "export"),
     "inspect": ("twoface.inspect", "inspect_path"),
     "sort_faces": ("twoface.curate", "sort_faces"),
     "prune": ("twoface.curate", "prune"),
@@ -42,7 +43,7 @@ class _StageModule(types.ModuleType):
 
 def _callable_stage(module_name: str, entry: str) -> None:
     module = sys.modules[module_name]
-    module.__twoface_entry__ = entry
+    setattr(module, "__twoface_entry__", entry)  # noqa: B010 (a new attribute on a module object)
     module.__class__ = _StageModule
 
 

@@ -20,8 +20,10 @@ import numpy as np
 
 from .errors import InputError, StoreError
 from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
-from .fsutil import atomic_write_bytes, fingerprint
+from .fsutil import atomic_write_bytes
+from .media.sequence import source_fingerprint
 from .options import option
+from .progress import FrameProgress
 from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
 
 # Options that shape the faces and the store: a resumed run must use the same values.
@@ -46,6 +48,10 @@ class ExtractOptions(FaceOptions):
     debug_landmarks: str | None = option(None, help="also write frames with landmarks drawn, for checking",
                                          metavar="FOLDER", default_help="", group="run")
     commit_every: float = option(2.0, help="seconds between store commits", cli=False)
+    reference_video: str | None = option(None, metavar="FILE", group="run",
+                                         help="for a numbered frame sequence: the video it was dumped from, so the "
+                                              "store records that video's frame times and rate (frames matched by "
+                                              "number)")
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""
@@ -90,9 +96,20 @@ class ExtractResult:
 
 def _source_info(media, path: Path) -> SourceInfo:
     info = media.info
-    return SourceInfo(path=str(path.resolve()), fingerprint=fingerprint(path), frame_count=int(info.frame_count),
+    return SourceInfo(path=str(path.resolve()), fingerprint=source_fingerprint(path), frame_count=int(info.frame_count),
                       fps=float(info.fps or 0.0), width=int(info.width), height=int(info.height),
                       is_video=bool(info.is_video))
+
+
+def _record_sequence(db: AlignmentsStore, media, reference) -> None:
+    """A numbered sequence's pattern, range and gaps (frame rows are keyed by frame number), and its reference."""
+    summary = getattr(media, "summary", None)
+    if summary is not None:
+        db.set_meta("sequence", summary())
+    if reference is not None:
+        db.set_meta("reference_video", {"path": str(reference.path.resolve()), "fps": reference.fps,
+                                        "time_base": str(reference.time_base), "frames": len(reference.times),
+                                        "first_number": reference.base})
 
 
 def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart: bool) -> AlignmentsStore:
@@ -137,8 +154,10 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
 
     opts = ExtractOptions(**options)
     opts.validate()
+    from .media.sequence import is_pattern
+
     input = Path(input)
-    if not input.exists():
+    if not input.exists() and not is_pattern(input):
         raise InputError("no such file or folder", input)
     identity = IdentityFilter.load(opts)
     store_path = Path(store) if store is not None else default_store_path(input)
@@ -159,8 +178,12 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
         debug_dir.mkdir(parents=True, exist_ok=True)
 
     media = open_media(input)
+    from .media.reference import attach
+
+    reference = attach(media, opts.reference_video)  # frame times (and fps) of the video it came from
     src = _source_info(media, input)
     db = _open_store(store_path, src, opts, restart)
+    _record_sequence(db, media, reference)
     try:
         start = db.last_frame() + 1
         run = _Run(opts, media, db, src, faces_path, debug_dir, identity, progress)
@@ -172,7 +195,7 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
             rewritten = rewrite.rewritten
         frames, faces = run.go(start)
         db.commit()
-        if run.reached_end and opts.every == 1 and run.last_index >= 0:
+        if run.reached_end and opts.every == 1 and run.last_index >= 0 and media.info.is_video:
             # the decoded count is exact; the container's was an estimate
             src.frame_count = run.last_index + 1
             db.set_source(src)
@@ -240,7 +263,7 @@ class _Run:
             cv2.setNumThreads(1)  # our threads already fill the cores; OpenCV's own pool would oversubscribe
         total = self.media.info.frame_count
         frames_done = faces_done = 0
-        bar = _Progress(self.progress, total, start, str(self.src.path))
+        bar = FrameProgress("extract", self.src.path, total, start, enabled=self.progress, count="faces")
         pending: collections.deque = collections.deque()
         try:
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
@@ -256,12 +279,12 @@ class _Run:
                         f, n = self._write(pending.popleft().result())
                         frames_done += f
                         faces_done += n
-                        bar.update(frames_done, faces_done, self.last_index)
+                        bar.update(self.last_index, faces_done)
                 while pending:
                     f, n = self._write(pending.popleft().result())
                     frames_done += f
                     faces_done += n
-                    bar.update(frames_done, faces_done, self.last_index)
+                    bar.update(self.last_index, faces_done)
                 self.reached_end = True
         finally:
             for p in pending:
@@ -310,47 +333,6 @@ def _draw_debug(image: np.ndarray, faces: list[AnalyzedFace]) -> np.ndarray:
         cv2.putText(out, f"{f.record.face} yaw {f.record.pose[0]:.0f} roll {f.record.pose[2]:.0f}", (x, max(12, y - 6)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1)
     return out
-
-
-class _Progress:
-    """A rich progress bar on stderr (frames/s, faces, ETA), or nothing."""
-
-    def __init__(self, enabled: bool, total: int, start: int, label: str):
-        self._p = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._p = Progress(TextColumn("[bold]extract[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]:.1f} frames/s  {task.fields[faces]} faces"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-        self._p.start()
-        self._task = self._p.add_task(Path(label).name, total=max(total, start) or None, completed=start,
-                                      fps=0.0, faces=0)
-        import time
-
-        self._t0 = time.monotonic()
-        self._start = start
-
-    def update(self, frames: int, faces: int, index: int) -> None:
-        if self._p is None:
-            return
-        import time
-
-        dt = max(time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt, faces=faces)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
 
 
 from . import _callable_stage  # noqa: E402  (so that twoface.extract(...) calls extract())

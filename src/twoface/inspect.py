@@ -3,9 +3,10 @@
 One entry point, :func:`inspect_path`, returns a JSON-able dict whose ``kind``
 is one of: ``face image``, ``face folder``, ``alignments store``, ``model``,
 ``weights file``, ``video``, ``image``, ``image folder``. For videos and images
-it reports the synthetic label twoface writes into converted outputs and
-whether the invisible watermark is present, so anyone can check whether a
-file came out of ``twoface convert``.
+it reports the synthetic label twoface writes into converted outputs, its
+C2PA Content Credentials (valid / invalid / absent, and the claims) and
+whether the invisible watermark is present (its score and how many frames
+were pooled), so anyone can check whether a file came out of ``twoface convert``.
 
 Why read headers rather than load things: inspect must be fast and safe on any
 file a user points it at. Model weights are never loaded (the safetensors header
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, ModelError, TwofaceError
 
@@ -23,7 +25,7 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FORMAT = "twoface-model"  # config.json "format" (train/checkpoint.py)
-WATERMARK_FRAMES = 24  # frames of a video (spread over it) folded into the watermark test
+WATERMARK_FRAMES = 48  # frames of a video (spread over it) pooled into the watermark test
 FOLDER_SAMPLE = 8  # images of a folder folded into the watermark test
 UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments store (.twoface.db), "
            "a model folder, or a video or image")
@@ -31,7 +33,11 @@ UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments s
 
 def inspect_path(path: str | Path) -> dict:
     """Identify ``path`` and summarise it (the ``twoface inspect`` verb)."""
+    from .media.sequence import is_pattern
+
     path = Path(path)
+    if not path.exists() and is_pattern(path):
+        return _inspect_sequence(path)
     if not path.exists():
         raise InputError("no such file or folder", path)
     if path.is_dir():
@@ -232,23 +238,27 @@ def _label(path: Path):
 
 
 def _watermark(result) -> dict:
-    return {"found": bool(result.found), "score": round(float(result.score), 2),
-            "threshold": float(result.threshold), "frames_checked": int(result.frames)}
+    from .media.watermark import false_positive_bound
+
+    out = {"found": bool(result.found), "score": round(float(result.score), 2),
+           "threshold": round(float(result.threshold), 2), "frames_checked": int(result.frames),
+           "false_positive_bound": false_positive_bound(result.threshold)}
+    if result.found:
+        out.update(scale=round(float(result.scale), 3), flipped=bool(result.flipped))
+    return out
 
 
 def _watermark_images(images: list) -> dict:
-    """Fold the sampled images into one tile and test it (as detect_video does for frames)."""
-    from .media.watermark import THRESHOLD, WatermarkResult, fold, score
+    """Pool the sampled images (those of the first one's size) and test them once."""
+    from .media.watermark import detect_frames
 
-    acc, used = None, 0
-    for image in images:
-        folded = fold(image)
-        if folded is None or (acc is not None and folded.shape != acc.shape):
-            continue
-        acc = folded if acc is None else acc + folded
-        used += 1
-    z = 0.0 if acc is None else score(acc)
-    return _watermark(WatermarkResult(z >= THRESHOLD, z, THRESHOLD, used))
+    return _watermark(detect_frames(images))
+
+
+def _credentials(path: Path) -> dict:
+    from .media.provenance import read_credentials
+
+    return read_credentials(path)
 
 
 def inspect_media(path: Path) -> dict:
@@ -278,9 +288,11 @@ def inspect_media(path: Path) -> dict:
         "frames": info.frame_count, "fps": info.fps, "duration_s": info.duration,
         "has_audio": info.has_audio, "rotation": info.rotation,
         "synthetic_label": label,
+        "content_credentials": _credentials(path),
         "watermark": mark,
     }
-    out["synthetic"] = bool(label) or out["watermark"]["found"]
+    out["synthetic"] = bool(label) or out["watermark"]["found"] or \
+        (out["content_credentials"].get("digital_source_type") or "").endswith("trainedAlgorithmicMedia")
     return out
 
 
@@ -311,7 +323,7 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
     step = max(1, len(images) // FOLDER_SAMPLE)
     sample = [im for im in (_read_or_none(p) for p in images[::step][:FOLDER_SAMPLE]) if im is not None]
     first = sample[0] if sample else None
-    out = {
+    out: dict[str, Any] = {
         "kind": "image folder",
         "path": str(path),
         "images": len(images),
@@ -319,9 +331,28 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
         "height": None if first is None else int(first.shape[0]),
         "labelled_synthetic": sum(1 for x in labels if x),
         "synthetic_label": next((x for x in labels if x), None),
+        "content_credentials": _credentials(images[0]),
         "watermark": _watermark_images(sample),
     }
     out["synthetic"] = bool(out["labelled_synthetic"]) or out["watermark"]["found"]
+    from .media.sequence import open_sequence
+
+    try:
+        seq = open_sequence(path)
+    except TwofaceError:
+        seq = None
+    if seq is not None:  # numbered frames: count, range, gaps, bit depth
+        out["sequence"] = seq.summary()
+    return out
+
+
+def _inspect_sequence(path: Path) -> dict:
+    """A pattern (``shot.%04d.png``): the numbered files it matches, as an image folder plus numbering."""
+    from .media.sequence import open_sequence
+
+    seq = open_sequence(path)
+    out = _inspect_image_folder(seq.pattern.folder, [f for _, f in seq.files])
+    out.update(kind="image sequence", path=str(path), sequence=seq.summary())
     return out
 
 

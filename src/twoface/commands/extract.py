@@ -8,6 +8,7 @@ examples:
   twoface extract interview.mp4 -o faces/interview
   twoface extract clip.mp4 -o faces/clip --every 2 --min-size 64 --rotate 90,270
   twoface extract party.mp4 -o faces/alice --filter alice.jpg --threshold 0.45
+  twoface extract frames/f%04d.png -o faces/clip --reference-video clip.mp4
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from ..options import add_options, values_from
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="a video file, an image, or a folder of images")
+    p.add_argument("input", help="a video file, an image, a folder of images, or a numbered sequence "
+                                 "(frames/f%%04d.png, shot.####.tif, or a folder of numbered frames)")
     p.add_argument("-o", "--output", required=True, help="folder for the aligned face PNGs")
     p.add_argument("--store", help="alignments store to write (default: INPUT.twoface.db beside the input)")
     groups = add_options(p, ExtractOptions)

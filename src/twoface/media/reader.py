@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +21,18 @@ from .frames import IMAGE_EXTS, Frame, MediaInfo, MediaSource, check_frame_args
 log = logging.getLogger(__name__)
 
 def open_media(path: str | Path) -> MediaSource:
-    """Open a video, a single image, or a folder of images. Raises InputError."""
+    """Open a video, a single image, a folder of images or a numbered sequence. Raises InputError."""
+    from .sequence import is_pattern, open_sequence
+
     path = Path(path)
+    if is_pattern(path) and not path.exists():  # shot.%04d.png, shot.####.png
+        return open_sequence(path)
     try:
         st = path.stat()
     except OSError as err:
         raise _input_error(err, path) from err
     if path.is_dir():
-        return ImageFolderSource(path)
+        return open_sequence(path) or ImageFolderSource(path)  # numbered frames, else name order
     if st.st_size == 0:
         raise InputError("is empty (0 bytes)", path)
     if not os.access(path, os.R_OK):
@@ -84,9 +88,9 @@ class ImageSource:
         self.info = _image_info(path, self._image, 1)
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
-        if start == 0:
+        if start == 0 and self._image is not None:
             yield Frame(0, 0.0, self._image.copy(), self.path.name)
 
 
@@ -123,7 +127,7 @@ class ImageFolderSource:
         self.info = _image_info(path, first, len(entries))
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
         for index in range(start, len(self.files)):
             if index % every:

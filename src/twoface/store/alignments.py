@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -170,7 +171,7 @@ class AlignmentsStore:
             cls._prepare(db, path, readonly, upto_version)
         except sqlite3.OperationalError as err:
             db.close()
-            raise AlignmentsStore(path, None)._write_error(err) from err
+            raise _write_error(err, path) from err
         except sqlite3.DatabaseError as err:
             db.close()
             raise StoreError(f"damaged or not an alignments store ({err})", path) from err
@@ -227,7 +228,7 @@ class AlignmentsStore:
 
     def close(self) -> None:
         if self._db is not None:
-            db, self._db = self._db, None
+            db, self._db = self._db, None  # type: ignore[assignment]  # a closed store is not used again
             try:
                 db.commit()
             except sqlite3.Error as err:
@@ -288,25 +289,7 @@ class AlignmentsStore:
             raise self._write_error(err) from err
 
     def _write_error(self, err: sqlite3.Error) -> StoreError:
-        text = str(err)
-        try:
-            import shutil
-
-            low = shutil.disk_usage(self.path.parent).free < (1 << 20)
-        except OSError:
-            low = False
-        if "locked" in text or "busy" in text:
-            from .locks import holders
-
-            who = holders(self.path)
-            by = f" by {', '.join(who)}" if who else " by another process"
-            return StoreError(f"is locked{by}; waited {BUSY_TIMEOUT_S:g} s (is another twoface extract or prune "
-                              "using it? let it finish, or stop it)", self.path)
-        if "full" in text or low:
-            text = "no space left on the device"
-        elif "readonly" in text or "read-only" in text:
-            text = "permission denied (read-only)"
-        return StoreError(f"cannot write to the store: {text}", self.path)
+        return _write_error(err, self.path)
 
     def _add_frame(self, frame: int, faces: list[FaceRecord], time_s: float | None, name: str | None) -> None:
         db = self._db
@@ -430,3 +413,24 @@ def default_store_path(input_path: str | Path) -> Path:
     """``<input>.twoface.db`` beside the input (for a folder: beside the folder)."""
     p = Path(input_path)
     return p.with_name(p.name + ".twoface.db")
+
+
+def _write_error(err: sqlite3.Error, path: Path) -> StoreError:
+    """A failed write as one clear line: a full disk or a read-only store says so."""
+    text = str(err)
+    try:
+        low = shutil.disk_usage(path.parent).free < (1 << 20)
+    except OSError:
+        low = False
+    if "locked" in text or "busy" in text:
+        from .locks import holders
+
+        who = holders(path)
+        by = f" by {', '.join(who)}" if who else " by another process"
+        return StoreError(f"is locked{by}; waited {BUSY_TIMEOUT_S:g} s (is another twoface extract or prune "
+                          "using it? let it finish, or stop it)", path)
+    if "full" in text or low:
+        text = "no space left on the device"
+    elif "readonly" in text or "read-only" in text:
+        text = "permission denied (read-only)"
+    return StoreError(f"cannot write to the store: {text}", path)
