@@ -15,6 +15,7 @@ returns the report (a dict) and writes it as JSON when ``output`` is given:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -28,11 +29,13 @@ from .faces import as_uint8, evenly, gallery_folder, judge_faces, landmark_align
 SIDES = {"a": "A", "b": "B"}
 
 
-def _say(progress: bool, text: str) -> None:
-    if progress:
-        import sys
+log = logging.getLogger(__name__)
 
-        print(text, file=sys.stderr, flush=True)
+
+def _say(progress: bool, text: str) -> None:
+    """A step of the evaluation, as an info message (``progress=False``: silent)."""
+    if progress:
+        log.info(text)
 
 
 def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarray], coverage: float) -> dict:
@@ -87,11 +90,11 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         scale = [fr.output_size / im.shape[0] for im in g.images]
         gal[name] = judge_faces(judge, [to_size(im, fr.output_size) for im in g.images],
                                 [p * s for p, s in zip(g.landmarks, scale)])
-    for folder in gallery:
-        name = Path(folder).name
+    for extra in gallery:
+        name = Path(extra).name
         while name in gal:
             name += "'"
-        gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
+        gal[name] = gallery_folder(judge, Path(extra), fr.output_size, gallery_faces)
 
     report: dict = {
         "twoface_version": __version__,
@@ -138,7 +141,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
     report["id_retrieval"] = float(np.mean(acc)) if acc else None
     report["chance"] = 1.0 / len(gal)
 
-    if video is not None:
+    if video is not None and source is not None:  # both or neither, checked above
         report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress)
     report["seconds"] = round(time.monotonic() - t0, 1)
     if output is not None:
