@@ -110,7 +110,9 @@ class JobStore:
         with self._db() as db:
             cur = db.execute("INSERT INTO jobs (kind, title, queue, status, spec, created) VALUES (?,?,?,?,?,?)",
                              (kind, title, queue, "queued", json.dumps(spec), time.time()))
-            return self.get(cur.lastrowid)
+            job = self.get(int(cur.lastrowid or 0))
+        assert job is not None  # just inserted
+        return job
 
     def get(self, job_id: int) -> Job | None:
         with self._db() as db:

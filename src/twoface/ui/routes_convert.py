@@ -67,12 +67,12 @@ async def convert_preview(request: Request):
     import asyncio
 
     pairs = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: _render_preview(ui, source, model, options, form.get("preview_frames")))
+        None, lambda: _render_preview(ui, source, model, options, str(form.get("preview_frames") or "")))
     return ui.page(request, "_preview.html", pairs=pairs, options=options)
 
 
 def _render_preview(ui, source, model, options: dict, frames_text: str | None) -> list[dict]:
-    from .. import convert as convert_stage
+    from ..convert import convert as convert_stage
     from ..media import open_media
 
     media = open_media(source)
