@@ -11,6 +11,7 @@ answers by saving first. One queue per device: jobs on the same queue run one af
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -250,8 +251,6 @@ class Runner:
                     if job is not None:
                         self._launch(job)
             except Exception as err:  # never let the scheduler die; say why in the log
-                import logging
-
                 logging.getLogger(__name__).exception("job scheduler: %s", err)
             self._stop.wait(self.poll)
 
