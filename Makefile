@@ -1,5 +1,5 @@
 # The two commands of the README. Each one sets itself up on first use.
-.PHONY: demo test setup bench
+.PHONY: demo test setup bench bench-quality
 setup:
 	@bash scripts/setup.sh
 demo: setup
@@ -10,3 +10,5 @@ test: setup
 	.venv/bin/python -m pytest -n 2 -q tests
 bench: setup
 	.venv/bin/python bench/extract.py && .venv/bin/python bench/train.py && .venv/bin/python bench/convert.py
+bench-quality: setup
+	.venv/bin/python bench/quality.py --configs baseline fixed --iterations 367

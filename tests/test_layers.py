@@ -19,7 +19,7 @@ PACKAGE = "twoface"
 
 ORCHESTRATORS = {"cli", "commands", "demo", "ui", "batch"}
 STAGES = {"extract", "curate", "train", "convert", "evaluate", "inspect", "export"}
-LIBRARY = {"faces", "store", "media", "models", "data", "fsutil", "device", "errors", "options", "progress"}
+LIBRARY = {"faces", "store", "media", "models", "data", "contracts", "fsutil", "device", "errors", "options", "progress"}
 
 
 def _modules() -> dict[str, Path]:

@@ -25,6 +25,7 @@ VERBS = {
     "train": "train a swap model on two face folders",
     "convert": "swap faces in a video, image or folder with a trained model",
     "evaluate": "measure a model or a swapped video: identity, pose, expression, jitter, SSIM",
+    "export": "export a trained model as ONNX or as a DeepFaceLive DFM file",
     "demo": "run the whole pipeline on built-in demo clips",
     "doctor": "check the installation: device, precision, model files, libraries",
     "ui": "serve the workflow to a browser (local web app; live training view)",
@@ -89,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {from_os_error(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"\ntwoface {args.verb}: interrupted; work done so far is saved", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        said = getattr(err, "message", None) or "interrupted; work done so far is saved"
+        print(f"\ntwoface {args.verb}: {said}", file=sys.stderr)
         return 130
     except Exception as err:  # a bug: say so in one line, details with --verbose
         if args.verbose:

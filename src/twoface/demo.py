@@ -231,7 +231,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
              arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
-             quiet: bool = False) -> DemoResult:
+             gallery: list[str | Path] | tuple = (), quiet: bool = False) -> DemoResult:
     """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
     from .convert import convert
     from .evaluate import evaluate
@@ -266,5 +266,5 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     _say(quiet, "demo: evaluating")
     report_path = output / "report.json"
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
-                      device=device, precision=precision, progress=not quiet)
+                      gallery=list(gallery), device=device, precision=precision, progress=not quiet)
     return DemoResult(output, video, strip, report_path, report, clips)

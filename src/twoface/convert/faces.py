@@ -18,7 +18,6 @@ import numpy as np
 
 from ..errors import StoreError
 from ..faces.analyze import AnalyzerPool, IdentityFilter
-from ..fsutil import fingerprint
 from ..store.alignments import AlignmentsStore, default_store_path
 from .options import ConvertOptions
 
@@ -34,7 +33,9 @@ class FoundFace:
 
 def source_fingerprint(path: Path) -> str:
     """The fingerprint extract records for a source (file or image folder)."""
-    return fingerprint(Path(path))
+    from ..media.sequence import source_fingerprint as fingerprint_of  # a pattern's files, else fsutil's
+
+    return fingerprint_of(Path(path))
 
 
 def open_store(input: Path, store: str | Path | None) -> AlignmentsStore | None:

@@ -131,7 +131,7 @@ class Pipeline:
 
     def _emit(self, frame, found, out: queue.Queue) -> None:
         faces = found.result() if isinstance(found, cf.Future) else found
-        job = FrameJob(frame.index, frame.time, frame.name, frame.image)
+        job = FrameJob(frame.index, frame.time, frame.name, frame.image, deep=getattr(frame, "deep", None))
         if faces:
             matrices = face_matrices(faces, self.framing)
             if self.smoother is not None:
@@ -179,7 +179,9 @@ class Pipeline:
             if not job.convert and not self.keep_unchanged:
                 self.stats.skipped += 1
             else:
-                image = self.finish(job) if job.convert else job.image
+                # the finisher also applies --scale, which frames without a face need too
+                scaled = job.convert or self.opts.scale != 1.0
+                image = self.finish(job) if scaled else (job.image if job.deep is None else job.deep)
                 self.write(job, self.watermark(image))
                 self.stats.frames += 1
                 if job.convert:

@@ -89,6 +89,20 @@ def to_size(img: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
+def face_mask(points: np.ndarray, size: int) -> np.ndarray | None:
+    """The "extended" landmark mask (float, size x size) of an aligned face; None without 478 points.
+
+    Where the sharpness ratio is measured: the face itself, not the background, whose detail
+    says nothing about the swap.
+    """
+    from ..faces.masks import mask_polygons, render_mask
+
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    if pts.shape[0] != 478:
+        return None
+    return render_mask(mask_polygons(pts, ["extended"])["extended"], size)
+
+
 def as_uint8(face: np.ndarray) -> np.ndarray:
     return np.clip(face * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -139,9 +153,14 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
             scale = size / img.shape[0]
             out.append(judge.embed_aligned(to_size(img, size), meta.landmarks_array() * scale))
         except InputError:  # a plain photo: dlib finds the face itself
-            photo = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if photo is not None:
-                out.append(judge.embed(photo))
+            from ..media.reader import read_image
+
+            try:
+                img = read_image(f)
+            except InputError:
+                img = None
+            if img is not None:
+                out.append(judge.embed(img))
     if not out:
         raise InputError("no readable face images in this gallery folder", folder)
     return np.stack(out)

@@ -113,7 +113,9 @@ def _read_image(path: Path) -> np.ndarray:
         raise InputError("no such reference image", path)
     if path.is_dir():
         raise InputError("is a folder, expected a reference image of the person", path)
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    from ..media.reader import read_image
+
+    img = read_image(path)  # pixel limits checked before decoding
     if img is None:
         raise InputError("cannot read this file as an image (expected a photo or a face PNG)", path)
     return img

@@ -51,7 +51,7 @@ class SegmentedVideoWriter(Writer):
     def __init__(self, out: str | Path, fps: float | Fraction, size: tuple[int, int], *,
                  time_base: Fraction | None = None, quality: int | None = None, preset: str = DEFAULT_PRESET,
                  audio_from: str | Path | None = None, tags: dict[str, str] | None = None,
-                 watermark: bool = False, segment_frames: int = 128):
+                 watermark: bool = False, segment_frames: int = 128, model: dict | None = None):
         self.out = Path(out)
         self.format = container_format(self.out)
         self.parts = self.out.with_name(self.out.name + ".parts")
@@ -63,6 +63,7 @@ class SegmentedVideoWriter(Writer):
         self.audio_from = Path(audio_from) if audio_from else None
         self.tags = {"comment": SYNTHETIC_TAG, **(tags or {})}
         self.watermark = watermark
+        self.model = model
         self.segment_frames = max(1, int(segment_frames))
         self.codec = choose_h264_encoder()[0]
         self._segment: _EncodedVideo | None = None
@@ -175,6 +176,7 @@ class SegmentedVideoWriter(Writer):
             raise OutputError("no frames were written, so there is no video to save", self.out)
         with atomic_path(self.out) as tmp:
             _remux_segments(segments, tmp, self.out, self.format, self.tags, self.audio_from)
+            self._sign(tmp, self.out)
         shutil.rmtree(self.parts, ignore_errors=True)
         return self.out
 

@@ -7,7 +7,6 @@ and coverage) from config.json so crops match what the model learned.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,7 @@ import torch
 
 from ..errors import ModelError
 from .base import SwapModel
-
-
-@dataclass
-class Framing:
-    """How faces must be cropped for this model."""
-
-    input_size: int
-    output_size: int
-    coverage: float
-    learn_mask: bool
+from .framing import Framing
 
 
 def model_framing(model: SwapModel, config: dict) -> Framing:

@@ -44,6 +44,7 @@ def open_model_dir(opts: TrainOptions) -> Start:
             raise
         found = None  # starting over anyway: a damaged checkpoint is simply replaced
     if found is None:
+        _refuse_unresumable(opts, model_dir)
         return Start(None, None, None)
     if found.fell_back:
         log.warning(f"warning: the newest save in {model_dir} is incomplete or damaged; "
@@ -53,6 +54,23 @@ def open_model_dir(opts: TrainOptions) -> Start:
             "will be replaced at the first save")
         return Start(None, found, None)
     return Start(found, found, found.config)
+
+
+def _refuse_unresumable(opts: TrainOptions, model_dir: Path) -> None:
+    """A folder with a model but no state to resume from is never replaced without --no-resume.
+
+    (config.json and weights without state.json: a hand-assembled folder, or state.json
+    deleted.) An interrupted first save never leaves this: its config.json is renamed in last.
+    """
+    if not opts.resume:
+        return
+    held = [n for n in (ck.WEIGHTS, f"{ck.WEIGHTS}.prev", ck.OPTIMIZER) if (model_dir / n).exists()]
+    if not held:
+        return
+    raise ModelError(f"holds a model (config.json, {held[0]}) but no state.json to resume it from; "
+                     "`twoface convert` can still use it. To train a new model in its place pass --no-resume "
+                     "(it is replaced at the first save; copy the folder first to keep it), "
+                     "or choose another model folder", model_dir)
 
 
 def model_choice(opts: TrainOptions, config: dict | None) -> tuple[str, dict]:

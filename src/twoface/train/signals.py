@@ -33,6 +33,24 @@ class TrainingInterrupted(KeyboardInterrupt):
         return 128 + int(self.signum)
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second Ctrl-C: training stopped without finishing its save. ``message`` says what is on disk."""
+
+    def __init__(self, model_dir, iteration: int):
+        from .checkpoint import find_checkpoint
+
+        try:
+            found = find_checkpoint(model_dir)
+        except Exception:  # noqa: BLE001 - only for the message; the folder is checked on resume
+            found = None
+        saved = "nothing is saved yet" if found is None else \
+            f"the model folder holds the last complete save, iteration {found.iteration}"
+        lost = "" if found is not None and found.iteration >= iteration else \
+            f" (iterations after it, up to {iteration}, are lost)"
+        self.message = f"stopped at once at iteration {iteration}; {saved}{lost}"
+        super().__init__(self.message)
+
+
 class StopRequest:
     """Catches SIGINT/SIGTERM while installed (main thread only) and remembers the first one."""
 

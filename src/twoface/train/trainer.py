@@ -19,19 +19,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import TwofaceError
+from ..errors import ModelError, TwofaceError
 from . import checkpoint as ck
 from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
 from .options import TrainOptions
 from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir
-from .signals import StopRequest, TrainingInterrupted
+from .signals import StoppedAtOnce, StopRequest, TrainingInterrupted
 from .step import Stepper
 
 CURVE_POINTS = 2000  # loss-curve points kept in state.json
-SNAPSHOT_REQUEST = "snapshot.request"  # a file in the model folder asking for a snapshot now (`twoface ui`)
 logger = logging.getLogger(__name__)
+SNAPSHOT_REQUEST = "snapshot.request"  # a file in the model folder asking for a snapshot now (`twoface ui`)
 
 
 class Trainer:
@@ -74,7 +74,11 @@ class Trainer:
         self.curve: list[list[float]] = list(history.get("curve", []))
         self.eval_history: list[dict] = list(history.get("valid", []))
         if self.resume is not None:
-            self._restore(self.resume, weights)
+            try:
+                self._restore(self.resume, weights)
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:  # past the contract
+                raise ModelError(f"damaged state.json: cannot restore the training state "
+                                 f"({type(err).__name__}: {str(err)[:120]})", self.resume.state_path) from err
         self.last_saved = self.iteration if self.resume is not None else None
 
     # --- set-up helpers -------------------------------------------------------------------------
@@ -156,6 +160,10 @@ class Trainer:
                 if self.last_saved != self.iteration:
                     self.save(log)
                 self._check_ranks_agree(log)
+        except KeyboardInterrupt as err:
+            if isinstance(err, TrainingInterrupted):
+                raise
+            raise StoppedAtOnce(opts.model_dir, self.iteration) from None
         finally:
             log.close()
             self.stream.close()
