@@ -97,9 +97,9 @@ def after(request: Request, job):
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}$")
 
 
-def safe_name(text: str, what: str) -> str:
+def safe_name(value: object, what: str) -> str:
     """A plain file or folder name (no separators, not hidden)."""
-    text = (text or "").strip()
+    text = value.strip() if isinstance(value, str) else ""
     if not NAME.match(text) or ".." in text:
         raise InputError(f"{what} {text!r}: use letters, digits, '.', '_', '-' (no slashes)")
     return text

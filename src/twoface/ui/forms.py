@@ -68,11 +68,11 @@ def option_fields(cls, skip: tuple[str, ...] = (), primary: tuple[str, ...] = ()
             continue
         if f.default is not MISSING:
             default = f.default
-        elif f.default_factory is not MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
         else:
             continue  # a required field (a path) is chosen by the page, not typed
-        kind, optional = _kind(f.type)
+        kind, optional = _kind(str(f.type))
         meta = _flag_meta(f)
         given = tuple((choices or {}).get(f.name, ())) or tuple(getattr(meta, "choices", None) or ())
         out.append(FormField(f.name, kind, default, optional or default is None, given, f.name in primary,

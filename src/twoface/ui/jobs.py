@@ -11,6 +11,7 @@ answers by saving first. One queue per device: jobs on the same queue run one af
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -110,7 +111,9 @@ class JobStore:
         with self._db() as db:
             cur = db.execute("INSERT INTO jobs (kind, title, queue, status, spec, created) VALUES (?,?,?,?,?,?)",
                              (kind, title, queue, "queued", json.dumps(spec), time.time()))
-            return self.get(cur.lastrowid)
+            job = self.get(int(cur.lastrowid or 0))
+        assert job is not None  # just inserted
+        return job
 
     def get(self, job_id: int) -> Job | None:
         with self._db() as db:
@@ -248,8 +251,6 @@ class Runner:
                     if job is not None:
                         self._launch(job)
             except Exception as err:  # never let the scheduler die; say why in the log
-                import logging
-
                 logging.getLogger(__name__).exception("job scheduler: %s", err)
             self._stop.wait(self.poll)
 

@@ -34,9 +34,9 @@ class Workspace:
         self.state = self.root / UI_DIR
         self.state.mkdir(exist_ok=True)
 
-    def resolve(self, rel: str | None, must_exist: bool = False) -> Path:
+    def resolve(self, rel: object, must_exist: bool = False) -> Path:
         """A workspace-relative path from the browser -> an absolute path inside the workspace."""
-        if rel is None or not str(rel).strip():
+        if not isinstance(rel, str) or not rel.strip():
             raise PathRefused("no path given")
         text = str(rel).strip().replace("\\", "/")
         if "\x00" in text:

@@ -2,12 +2,14 @@
 and evaluate (the job, and the report as a page)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
 import json
 import shutil
 import threading
 import time
+from dataclasses import make_dataclass
 
 import cv2
 from fastapi import APIRouter, Request
@@ -25,8 +27,6 @@ _preview_lock = threading.Lock()  # one preview at a time: each one loads a mode
 
 def _evaluate_fields():
     """evaluate() has plain keyword options; read them from its signature (one declaration)."""
-    from dataclasses import make_dataclass
-
     from ..evaluate import evaluate
 
     sig = inspect.signature(evaluate)
@@ -64,15 +64,13 @@ async def convert_preview(request: Request):
     model = ui.ws.resolve(form.get("model"), must_exist=True)
     options = parse_form(convert_fields(), form)
     options.pop("frames", None)
-    import asyncio
-
     pairs = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: _render_preview(ui, source, model, options, form.get("preview_frames")))
+        None, lambda: _render_preview(ui, source, model, options, str(form.get("preview_frames") or "")))
     return ui.page(request, "_preview.html", pairs=pairs, options=options)
 
 
 def _render_preview(ui, source, model, options: dict, frames_text: str | None) -> list[dict]:
-    from .. import convert as convert_stage
+    from ..convert import convert as convert_stage
     from ..media import open_media
 
     media = open_media(source)

@@ -13,6 +13,12 @@ router = APIRouter()
 PAGE = 120
 
 
+def _text(form, key: str) -> str:
+    """A posted text field ('' when missing or a file)."""
+    value = form.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def _face_set(request: Request, rel: str):
     ui = ui_of(request)
     folder = ui.ws.resolve(rel, must_exist=True)
@@ -72,24 +78,24 @@ def thumb(request: Request, path: str):
 @router.post("/faces/delete", response_class=HTMLResponse)
 async def faces_delete(request: Request):
     form = await request.form()
-    set_rel = form.get("set")
+    set_rel = _text(form, "set")
     folder = _face_set(request, set_rel)
     rels = [str(r) for r in form.getlist("face")]
     if not rels:
         raise InputError("select at least one face to delete")
     n = fg.delete_faces(folder, rels)
-    return _grid(request, set_rel, form.get("sort") or "name", int(form.get("page") or 0),
+    return _grid(request, set_rel, _text(form, "sort") or "name", int(_text(form, "page") or 0),
                  message=f"moved {n} face(s) aside (Undo puts them back; Prune drops them from the store)")
 
 
 @router.post("/faces/undo", response_class=HTMLResponse)
 async def faces_undo(request: Request):
     form = await request.form()
-    set_rel = form.get("set")
+    set_rel = _text(form, "set")
     folder = _face_set(request, set_rel)
     report = fg.undo_last(folder)
     msg = f"undid the last {report.by}: {report.restored} face(s) back" if report.by else "nothing to undo"
-    return _grid(request, set_rel, form.get("sort") or "name", int(form.get("page") or 0), message=msg)
+    return _grid(request, set_rel, _text(form, "sort") or "name", int(_text(form, "page") or 0), message=msg)
 
 
 @router.post("/faces/sort")
@@ -99,9 +105,9 @@ async def faces_sort(request: Request):
 
     ui = ui_of(request)
     form = await request.form()
-    set_rel = form.get("set")
+    set_rel = _text(form, "set")
     folder = _face_set(request, set_rel)
-    by = form.get("by") or "identity"
+    by = _text(form, "by") or "identity"
     if by not in SORT_BY:
         raise InputError(f"--by must be one of {', '.join(SORT_BY)}, got {by!r}")
     job = ui.submit("sort", f"sort {set_rel} by {by}", "sort", {"folder": str(folder), "by": by}, queue="side")
@@ -113,7 +119,7 @@ async def faces_prune(request: Request):
     """Drop store rows of faces that are no longer in the set (a job, like every store change)."""
     ui = ui_of(request)
     form = await request.form()
-    set_rel = form.get("set")
+    set_rel = _text(form, "set")
     folder = _face_set(request, set_rel)
     stores = [ui.ws.resolve(s, must_exist=True) for s in form.getlist("store")]
     if not stores:

@@ -1,6 +1,9 @@
 """Routes: the home page and the jobs (list, one job's log and state live, cancel, resume)."""
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -75,8 +78,6 @@ def extract_progress(ui, job) -> dict:
     """Frames done and faces found so far, from the store the extract is filling."""
     if job.kind != "extract":
         return {}
-    from pathlib import Path
-
     kw = job.spec.get("kwargs", {})
     store, faces = kw.get("store"), kw.get("faces_dir")
     out: dict = {}
@@ -92,8 +93,6 @@ def extract_progress(ui, job) -> dict:
     if faces and Path(faces).is_dir():
         out["faces_found"] = sum(1 for _ in Path(faces).glob("*.png"))
     if job.started and "frames_done" in out:
-        import time
-
         end = job.finished or time.time()
         out["frames_per_s"] = round(out["frames_done"] / max(end - job.started, 1e-3), 1)
     return out

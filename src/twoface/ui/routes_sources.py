@@ -5,6 +5,7 @@ import os
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
 
 from ..errors import InputError
 from .core import after, safe_name, ui_of, when
@@ -31,7 +32,7 @@ async def upload(request: Request):
         return HTMLResponse(f'<p class="error">upload refused: larger than {ui.max_upload // 2**20} MB</p>', 413)
     form = await request.form(max_files=1, max_fields=10, max_part_size=1024 * 1024)
     item = form.get("file")
-    if item is None or not hasattr(item, "filename"):
+    if not isinstance(item, UploadFile):
         raise InputError("no file in the upload")
     name = safe_name(os.path.basename(item.filename or ""), "file name")
     suffix = os.path.splitext(name)[1].lower()

@@ -18,7 +18,7 @@ from .paths import PathRefused
 router = APIRouter()
 
 
-def _model(request: Request, rel: str) -> Path:
+def _model(request: Request, rel: object) -> Path:
     folder = ui_of(request).ws.resolve(rel)
     if folder.exists() and not folder.is_dir():
         raise PathRefused(f"{rel!r} is not a model folder")
@@ -94,12 +94,13 @@ def live_data(ui, folder: Path) -> tuple[dict, bool]:
     job = _training_job(ui, folder)
     stats = tv.console_stats(ui.jobs.log_tail(job.id, 20000)) if job else {}
     preview = folder / "previews" / "latest.jpg"
+    job_json = job.to_json() if job else None
+    if job_json is not None:
+        job_json.pop("spec", None)
     data = {"chart": tv.chart_payload(series), "stats": stats, "saved_iteration": tv.saved_iteration(folder),
             "preview": int(preview.stat().st_mtime_ns) if preview.exists() else None,
             "preview_url": f"/media?path={ui.ws.rel(preview)}" if preview.exists() else None,
-            "job": job.to_json() if job else None, "snapshots": _snapshots(folder), "time": time.time()}
-    if job is not None:
-        data["job"].pop("spec", None)
+            "job": job_json, "snapshots": _snapshots(folder), "time": time.time()}
     return data, False
 
 
@@ -140,7 +141,7 @@ async def try_conversion(request: Request):
     if not (folder / "weights.safetensors").exists():
         raise InputError(f"{form.get('model')} has no saved checkpoint yet; wait for the first save")
     source = ui.ws.resolve(form.get("input"), must_exist=True)
-    seconds = float(form.get("seconds") or 3)
+    seconds = float(str(form.get("seconds") or 3))
     if not 0 < seconds <= 60:
         raise InputError("seconds must be from 0 to 60")
     from ..media import open_media

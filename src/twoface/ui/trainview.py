@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 SERIES = ("loss/a", "loss/b", "valid/a", "valid/b", "identity/a2b", "identity/b2a", "speed/faces_per_s")
 LINE = re.compile(r"it\s+(\d+)\s+loss A ([\d.naninf]+) B ([\d.naninf]+).*?([\d.]+) faces/s(?:\s+ETA (\d+:\d\d:\d\d))?")
@@ -22,7 +23,7 @@ class EventReader:
 
     def __init__(self, model_dir: Path):
         self.logs = Path(model_dir) / "logs"
-        self._loaders: dict[Path, object] = {}
+        self._loaders: dict[Path, Any] = {}
         self.points: dict[str, dict[int, float]] = {}
         self._lock = threading.Lock()
 

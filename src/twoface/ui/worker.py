@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from ..fsutil import atomic_write_text
@@ -75,8 +76,6 @@ def main(argv: list[str]) -> int:
         outcome, code = {"error": str(from_os_error(err))}, 2
         print(f"twoface {stage}: error: {outcome['error']}", flush=True)
     except Exception as err:  # a bug: one line here, the traceback in the log
-        import traceback
-
         traceback.print_exc()
         outcome, code = {"error": f"internal error: {type(err).__name__}: {err}"}, 70
     outcome["exit_code"] = code
