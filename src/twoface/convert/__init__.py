@@ -34,8 +34,12 @@ class ConvertResult:
 
 
 def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
-            progress: bool = True, **options) -> ConvertResult:
-    """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc)."""
+            progress: bool = True, swapper=None, **options) -> ConvertResult:
+    """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc).
+
+    ``swapper``: a :class:`~twoface.convert.model.Swapper` already loaded from ``model``, so that
+    an orchestrator converting many videos (``twoface batch``) loads each model once per worker.
+    """
     from ..device import choose
     from ..media import open_media
     from .faces import FaceSource, source_fingerprint
@@ -50,7 +54,8 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         raise InputError("no such file or folder", input)
     if output.resolve() == input.resolve():
         raise InputError("the output would replace the input; choose another output", output)
-    swapper = Swapper(model, choose(opts.device, opts.precision))
+    if swapper is None:
+        swapper = Swapper(model, choose(opts.device, opts.precision))
     if opts.mask == "predicted" and not swapper.framing.learn_mask:
         raise ModelError("--mask predicted needs a model trained with a learned mask (train --learn-mask); "
                          "use --mask extended", model)
