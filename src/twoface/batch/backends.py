@@ -107,7 +107,7 @@ class RayBackend:
                                "`ray start --head` and pass the address it prints") from None
         from .jobs import execute
 
-        self._remote = ray.remote(_ray_execute).options(max_calls=0, max_retries=1)
+        self._remote = ray.remote(max_calls=0, max_retries=1)(_ray_execute)
         self._execute = execute
         self._nodes = [n for n in ray.nodes() if n.get("Alive")]
 
