@@ -76,7 +76,6 @@ def main() -> None:
     if not summary.ok:
         raise SystemExit(f"the batch did not complete: {summary.counts()}")
     jobs = {j["id"]: j for j in summary.jobs}
-    frames = {k: j["result"].get("frames", j["result"].get("total_frames")) for k, j in jobs.items()}
 
     # baseline, same run: the SAD clip's extract and convert called directly, in this process
     sad = DATA / "train/person_b_cremad_actor1001/1001_DFA_SAD_XX.flv"
@@ -96,7 +95,8 @@ def main() -> None:
     it_cpu = train["cpu_seconds"] / args.iterations
     ms = lambda cpu, n: 1000 * cpu / max(n, 1)  # noqa: E731
     print(f"batch --local 1: {len(jobs)} jobs in {wall:.1f} s wall on {os.cpu_count()} cores (shared machine)")
-    print(f"  extract: {ext_frames} frames, {ext_cpu_batch:.1f} CPU-s = {ms(ext_cpu_batch, ext_frames):.1f} CPU-ms/frame")
+    print(f"  extract: {ext_frames} frames, {ext_cpu_batch:.1f} CPU-s = "
+          f"{ms(ext_cpu_batch, ext_frames):.1f} CPU-ms/frame")
     print(f"  train original, batch 16: {args.iterations} it, {train['cpu_seconds']:.1f} CPU-s = {it_cpu:.2f} CPU-s/it "
           f"({train['seconds']:.1f} s wall, set-up included)")
     print(f"  convert: {conv_frames} frames, {conv_cpu_batch:.1f} CPU-s = {ms(conv_cpu_batch, conv_frames):.1f} "

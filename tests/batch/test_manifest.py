@@ -55,7 +55,8 @@ jobs:
     ("{kind: extract, input: CLIP, size: 10}", 3, ["--size must be from 32 to 2048, got 10"]),
     ("{kind: convert, input: CLIP, model: nowhere, output: o.mp4}", 3, ["nowhere does not exist and no job"]),
     ("{kind: train, faces_a: x, faces_b: y, model: m}", 3, ["missing iterations"]),
-    ("{kind: train, faces_a: x, faces_b: y, model: m, iterations: 2.5}", 3, ["iterations must be a whole number"]),
+    ("{kind: train, faces_a: x, faces_b: y, model: m, iterations: 2.5}", 3,
+     ["iterations must be a whole number"]),
     ("{kind: convert, input: CLIP, model: CLIP, output: o.mp4, color: sepia}", 3, ["--color must be one of"]),
     ("{kind: convert, input: CLIP, model: CLIP, output: o.mp4, overwrite: true}", 3, ["unknown key(s) overwrite"]),
     ("{kind: resize, input: CLIP}", 3, ["'kind' must be one of extract, train, convert, real"]),
@@ -82,7 +83,8 @@ def test_graph_problems(tmp_path, clip):
   - {{id: c2, kind: convert, input: {clip}, model: {clip}, output: same.mp4}}
 """)
     assert "line 3: job 'c2':" in _error(twice) and "also written by job 'c1' (line 2)" in _error(twice)
-    dup = _yaml(tmp_path, f"jobs:\n  - {{id: z, kind: real, input: {clip}}}\n  - {{id: z, kind: real, input: {clip}}}\n")
+    z = f"{{id: z, kind: real, input: {clip}}}"
+    dup = _yaml(tmp_path, f"jobs:\n  - {z}\n  - {z}\n")
     assert "line 3: job id 'z' is used twice (also on line 2)" in _error(dup)
 
 
@@ -102,5 +104,6 @@ def test_cli_exit_2_one_line_no_traceback(tmp_path, clip):
     cmd = [sys.executable, "-m", "twoface.cli", "batch", str(path), "--local", "1"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=120)
     assert r.returncode == 2
-    assert r.stderr.strip() == f"twoface batch: error: {path}: line 2: job 'extract-1': --every must be 1 or more, got 0"
+    want = f"twoface batch: error: {path}: line 2: job 'extract-1': --every must be 1 or more, got 0"
+    assert r.stderr.strip() == want
     assert not (tmp_path / "m.batch").exists(), "nothing is written for a manifest that cannot run"
