@@ -76,6 +76,10 @@ def _convert_complete(job: Job, record: dict | None) -> tuple[bool, str]:
         return (True, "output finalised") if state.get("complete") else (False, "the output folder is unfinished")
     if parts.exists():
         return False, f"an unfinished conversion ({parts.name}) is waiting to resume"
+    from ..media.label import read_label
+
+    if read_label(out) is None:  # not twoface's: the convert job will refuse to replace it, and say so
+        return False, "the output exists but carries no twoface synthetic label"
     return True, "output finalised"
 
 
