@@ -48,7 +48,7 @@ def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, 
     import torch
 
     from twoface.convert.faces import FaceSource
-    from twoface.convert.frame import FrameJob, Finisher, face_matrices, prepare
+    from twoface.convert.frame import Finisher, FrameJob, face_matrices, prepare
     from twoface.convert.model import Swapper
     from twoface.convert.options import ConvertOptions
     from twoface.device import choose

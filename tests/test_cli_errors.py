@@ -2,12 +2,9 @@
 and existing outputs untouched."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
 

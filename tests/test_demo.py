@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from twoface import demo
-from twoface.fsutil import sha256_file
 from twoface.errors import InputError, OutputError
+from twoface.fsutil import sha256_file
 
 A_DIR = "train/person_a_pexels_woman"
 B_DIR = "train/person_b_cremad_actor1001"

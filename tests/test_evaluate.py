@@ -85,8 +85,7 @@ def test_the_dlib_judge_tells_people_apart_and_retrieval_counts_it(clip_frames):
 
 
 # ---- the whole report, on a tiny trained model and a video it converted ----
-from convert.convert_fixtures import (tiny_model, two_faces_store,  # noqa: E402,F401 (fixtures)
-                                      two_faces_with_audio)
+from convert.convert_fixtures import tiny_model, two_faces_store, two_faces_with_audio  # noqa: E402,F401 (fixtures)
 
 
 def _number(x) -> bool:

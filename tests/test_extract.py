@@ -1,8 +1,6 @@
 """`twoface extract` on the real dev clips: what issue 2 says it must show, checked as a user would."""
 from __future__ import annotations
 
-import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -12,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twoface_testing import cached_extract
 from twoface.store import AlignmentsStore, list_face_files, read_face, read_face_meta
+from twoface_testing import cached_extract
 
 CLI = [sys.executable, "-m", "twoface.cli"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from twoface_testing import cached_extract
 from twoface.inspect import inspect_path
 from twoface.store import AlignmentsStore, list_face_files, read_face
+from twoface_testing import cached_extract
 
 CLI = [sys.executable, "-m", "twoface.cli"]
 
@@ -86,6 +86,7 @@ def test_face_folder_and_store(two_faces, inspect_json):
 
 def test_model_folder(tmp_path, cli, inspect_json):
     import torch
+
     from twoface.models import build
     from twoface.train import checkpoint as ck
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import TwofaceError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from .options import DEVICES, PRECISIONS  # declared with the --device/--precision flags
 
 
 @dataclass(frozen=True)

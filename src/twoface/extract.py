@@ -13,17 +13,16 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import os
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from .errors import InputError, StoreError
+from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
 from .fsutil import atomic_write_bytes, fingerprint
-from .store.alignments import AlignmentsStore, FaceRecord, SourceInfo, default_store_path
-from .store.metadata import FaceMeta, encode_face_png
+from .options import option
+from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
 
 # Options that shape the faces and the store: a resumed run must use the same values.
 _SHAPING = ("size", "coverage", "every", "min_size", "max_faces", "rotate", "detector", "filter", "exclude",
@@ -31,23 +30,22 @@ _SHAPING = ("size", "coverage", "every", "min_size", "max_faces", "rotate", "det
 
 
 @dataclass
-class ExtractOptions:
-    """Every knob of extraction; the CLI flags map one to one onto these."""
+class ExtractOptions(FaceOptions):
+    """Every knob of extraction; the CLI flags map one to one onto these.
 
-    size: int = 256
-    coverage: float | None = None  # None: the aligner's default
-    every: int = 1
-    min_size: int = 0
-    max_faces: int | None = None
-    rotate: list[int] = field(default_factory=list)
-    detector: str = "yunet"
-    score_threshold: float | None = None
-    filter: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    threshold: float = 0.4
-    debug_landmarks: str | None = None
-    workers: int | None = None
-    commit_every: float = 2.0
+    The face-finding options (detector, min_size, max_faces, rotate, score_threshold,
+    filter, exclude, threshold) come from ``faces.analyze.FaceOptions``, shared with convert.
+    """
+
+    every: int = option(1, help="process every Nth frame", metavar="N", group="detection")
+    size: int = option(256, help="side of the aligned face images in pixels", group="alignment")
+    coverage: float | None = option(None, group="alignment",  # None: the aligner's default
+                                    help="how much of the head the crop shows; larger shows more",
+                                    default_help="the aligner's, 0.75 of the template scale")
+    workers: int | None = option(None, help="analysis threads", default_help="number of cores, at most 4", group="run")
+    debug_landmarks: str | None = option(None, help="also write frames with landmarks drawn, for checking",
+                                         metavar="FOLDER", default_help="", group="run")
+    commit_every: float = option(2.0, help="seconds between store commits", cli=False)
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""
@@ -70,101 +68,6 @@ class ExtractOptions:
         return {k: d[k] for k in _SHAPING}
 
 
-@dataclass
-class AnalyzedFace:
-    """A face found in a frame, with everything the writer needs (frame coordinates)."""
-
-    record: FaceRecord
-    png: bytes | None  # the encoded aligned face, with metadata (None when not writing faces)
-    aligned_points: np.ndarray
-    matrix: np.ndarray
-
-
-class FaceAnalyzer:
-    """Detect -> landmarks -> identity -> align -> masks for one frame. One per thread."""
-
-    def __init__(self, opts: ExtractOptions, references: Sequence[np.ndarray] = (),
-                 excludes: Sequence[np.ndarray] = ()):
-        from .faces import align, masks, quality
-        from .faces.detect import get_detector
-        from .faces.identity import Embedder
-        from .faces.landmarks import Landmarker
-
-        self.opts = opts
-        self._align, self._masks, self._quality = align, masks, quality
-        det_opts = {"min_size": opts.min_size, "rotations": list(opts.rotate), "max_faces": opts.max_faces}
-        if opts.score_threshold is not None:
-            det_opts["score_threshold"] = opts.score_threshold
-        self.detector = get_detector(opts.detector, **det_opts)
-        self.landmarker = Landmarker()
-        self.embedder = Embedder()
-        self.references = list(references)
-        self.excludes = list(excludes)
-        self.coverage = opts.coverage if opts.coverage is not None else align.DEFAULT_COVERAGE
-
-    def close(self) -> None:
-        self.landmarker.close()
-
-    def _keep(self, identity: np.ndarray) -> bool:
-        t = self.opts.threshold
-        if self.references and max(float(identity @ r) for r in self.references) < t:
-            return False
-        if self.excludes and max(float(identity @ r) for r in self.excludes) >= t:
-            return False
-        return True
-
-    def analyze(self, image: np.ndarray, frame: int, source: SourceInfo | None,
-                encode: bool = True) -> list[AnalyzedFace]:
-        align = self._align
-        found: list[AnalyzedFace] = []
-        # left-to-right order gives stable face indices for side-by-side people
-        detections = sorted(self.detector.detect(image), key=lambda d: d.bbox[0])
-        for det in detections:
-            lm = self.landmarker.landmarks(image, det)
-            if lm is None:
-                continue
-            M = align.align_matrix(lm.points, self.opts.size, self.coverage)
-            face_img = align.warp(image, M, self.opts.size)
-            if self.opts.size >= 150:  # the identity crop is a small resize of the aligned face
-                identity = self.embedder.embed_aligned(align.identity_from_aligned(face_img, self.coverage)[None])[0]
-            else:
-                identity = self.embedder.embed(image, lm.points)
-            if not self._keep(identity):
-                continue
-            aligned_pts = align.transform_points(lm.points, M)
-            blur = float(self._quality.blur_score(face_img))
-            record = FaceRecord(
-                frame=frame, face=len(found), bbox=tuple(float(v) for v in det.bbox), score=float(det.score),
-                landmarks=lm.points.astype(np.float32), scheme="478", pose=tuple(float(v) for v in lm.pose),
-                blendshapes=np.asarray(lm.blendshapes, np.float32), rotation=int(det.rotation),
-                identity=identity, blur=blur)
-            png = None
-            if encode and source is not None:
-                meta = FaceMeta(
-                    source_path=source.path, source_fingerprint=source.fingerprint, frame=frame,
-                    face=record.face, size=self.opts.size, coverage=float(self.coverage),
-                    matrix=np.round(M, 6).tolist(), landmarks=np.round(aligned_pts, 2).tolist(),
-                    pose=[round(float(v), 3) for v in lm.pose],
-                    identity=[round(float(v), 6) for v in identity],
-                    masks=self._masks.mask_polygons(aligned_pts), blur=round(blur, 3),
-                    blendshapes=[round(float(v), 4) for v in lm.blendshapes])
-                png = encode_face_png(face_img, meta)
-            found.append(AnalyzedFace(record, png, aligned_pts, M))
-        return found
-
-
-def load_references(paths: Iterable[str | Path]) -> list[np.ndarray]:
-    from .faces.identity import load_reference
-
-    out = []
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise InputError("no such reference image", p)
-        out.append(load_reference(p))
-    return out
-
-
 def face_filename(source_path: str | Path, frame: int, face: int) -> str:
     return f"{Path(source_path).stem}_{frame:06d}_{face}.png"
 
@@ -185,21 +88,9 @@ class ExtractResult:
 
 def _source_info(media, path: Path) -> SourceInfo:
     info = media.info
-    return SourceInfo(path=str(path.resolve()), fingerprint=_fingerprint(path), frame_count=int(info.frame_count),
+    return SourceInfo(path=str(path.resolve()), fingerprint=fingerprint(path), frame_count=int(info.frame_count),
                       fps=float(info.fps or 0.0), width=int(info.width), height=int(info.height),
                       is_video=bool(info.is_video))
-
-
-def _fingerprint(path: Path) -> str:
-    if path.is_dir():  # an image folder: its sorted file names and sizes
-        import hashlib
-
-        h = hashlib.sha256()
-        for p in sorted(path.iterdir()):
-            if p.is_file():
-                h.update(f"{p.name}:{p.stat().st_size};".encode())
-        return f"dir:{h.hexdigest()[:32]}"
-    return fingerprint(path)
 
 
 def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart: bool) -> AlignmentsStore:
@@ -211,10 +102,7 @@ def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart
                              f"use --store to choose a new file", store_path)
         old_opts = store.get_meta("extract_options")
         if restart and old is not None:
-            with store._db:  # a fresh start: drop faces and progress, keep the file
-                store._db.execute("DELETE FROM face")
-                store._db.execute("DELETE FROM frame")
-                store._db.execute("DELETE FROM progress")
+            store.clear()  # a fresh start: drop faces and progress, keep the file
         elif old_opts is not None and old_opts != opts.shaping() and store.last_frame() >= 0:
             changed = sorted(k for k in opts.shaping() if old_opts.get(k) != opts.shaping()[k])
             raise StoreError(f"this store was extracted with other options ({', '.join(changed)}); "
@@ -244,8 +132,7 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
     input = Path(input)
     if not input.exists():
         raise InputError("no such file or folder", input)
-    references = load_references(opts.filter)
-    excludes = load_references(opts.exclude)
+    identity = IdentityFilter.load(opts)
     store_path = Path(store) if store is not None else default_store_path(input)
     faces_path = Path(faces_dir) if faces_dir is not None else None
     if faces_path is not None:
@@ -266,14 +153,14 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
     db = _open_store(store_path, src, opts, restart)
     try:
         start = db.last_frame() + 1
-        run = _Run(opts, media, db, src, faces_path, debug_dir, references, excludes, progress)
+        run = _Run(opts, media, db, src, faces_path, debug_dir, identity, progress)
         frames, faces = run.go(start)
         db.commit()
         if run.reached_end and opts.every == 1 and run.last_index >= 0:
             # the decoded count is exact; the container's was an estimate
             src.frame_count = run.last_index + 1
             db.set_source(src)
-        counts: dict[int, int] = collections.Counter(n for *_, n in db.frames())
+        counts: dict[int, int] = collections.Counter(row.faces for row in db.frames())
         return ExtractResult(store=store_path, faces_dir=faces_path, frames=frames, faces=faces,
                              total_faces=db.face_count(), total_frames=db.frame_count(),
                              resumed_from=start, frames_with=dict(counts))
@@ -284,28 +171,16 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
 class _Run:
     """One pass over the frames: a pool of analyzers, results written in frame order."""
 
-    def __init__(self, opts, media, db, src, faces_path, debug_dir, references, excludes, progress):
+    def __init__(self, opts, media, db, src, faces_path, debug_dir, identity, progress):
         self.opts, self.media, self.db, self.src = opts, media, db, src
         self.faces_path, self.debug_dir = faces_path, debug_dir
-        self.references, self.excludes = references, excludes
         self.progress = progress
         self.reached_end = False
         self.last_index = -1
-        self._local = threading.local()
-        self._analyzers: list[FaceAnalyzer] = []
-        self._lock = threading.Lock()
-
-    def _analyzer(self) -> FaceAnalyzer:
-        a = getattr(self._local, "analyzer", None)
-        if a is None:
-            a = FaceAnalyzer(self.opts, self.references, self.excludes)
-            self._local.analyzer = a
-            with self._lock:
-                self._analyzers.append(a)
-        return a
+        self.analyzers = AnalyzerPool(opts, identity, size=opts.size, coverage=opts.coverage)
 
     def _work(self, frame):
-        faces = self._analyzer().analyze(frame.image, frame.index, self.src, encode=self.faces_path is not None)
+        faces = self.analyzers.get().analyze(frame.image, frame.index, self.src, encode=self.faces_path is not None)
         debug = _draw_debug(frame.image, faces) if self.debug_dir is not None and faces else None
         return frame.index, frame.time, frame.name, faces, debug
 
@@ -341,8 +216,7 @@ class _Run:
                 p.cancel()
             bar.close()
             cv2.setNumThreads(cv_threads)
-            for a in self._analyzers:
-                a.close()
+            self.analyzers.close()
         return frames_done, faces_done
 
     def _write(self, result) -> tuple[int, int]:
@@ -386,9 +260,15 @@ class _Progress:
         self._p = None
         if not enabled:
             return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
         from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._p = Progress(TextColumn("[bold]extract[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[fps]:.1f} frames/s  {task.fields[faces]} faces"),

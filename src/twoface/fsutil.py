@@ -5,8 +5,8 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .errors import from_os_error
 
@@ -61,6 +61,11 @@ def _umask() -> int:
     return _UMASK
 
 
+def file_mode() -> int:
+    """rw for everyone the umask allows (what a plain open() would create), for files made private first."""
+    return 0o666 & ~_UMASK
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -103,9 +108,16 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+def fsync_path(path: str | Path) -> None:
+    """Flush a file's (or a folder's, after renames in it) data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_fsync = fsync_path
 
 
 def sha256_file(path: str | Path) -> str:
@@ -120,10 +132,20 @@ def sha256_file(path: str | Path) -> str:
 
 
 def fingerprint(path: str | Path) -> str:
-    """A cheap content fingerprint: size plus sha256 of the first MiB (DESIGN §2)."""
+    """A cheap content fingerprint: size plus sha256 of the first MiB (DESIGN §2).
+
+    An image folder's fingerprint is of its sorted file names and sizes (``dir:...``),
+    so the store of a frame folder is recognised as long as its files are unchanged.
+    """
     import hashlib
 
     path = Path(path)
+    if path.is_dir():
+        h = hashlib.sha256()
+        for p in sorted(path.iterdir()):
+            if p.is_file():
+                h.update(f"{p.name}:{p.stat().st_size};".encode())
+        return f"dir:{h.hexdigest()[:32]}"
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:

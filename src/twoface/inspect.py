@@ -60,7 +60,8 @@ def inspect_path(path: str | Path) -> dict:
 
 # ---- faces ---------------------------------------------------------------------------
 def _has_face_meta(path: Path) -> bool:
-    from .store.metadata import KEYWORD, read_text_chunks
+    from .media.png import read_text_chunks
+    from .store.metadata import KEYWORD
 
     return KEYWORD.decode() in read_text_chunks(path.read_bytes())
 
@@ -72,7 +73,7 @@ def _scheme(n: int) -> str:
 
 def inspect_face(path: Path) -> dict:
     """A face PNG: where it came from, its geometry, and what its metadata holds."""
-    from .curate import measures
+    from .faces import measures
     from .store.metadata import read_face
 
     image, meta = read_face(path)
@@ -100,7 +101,7 @@ def inspect_face(path: Path) -> dict:
 
 
 def _inspect_face_folder(path: Path, faces: list[Path]) -> dict:
-    from .curate.journal import Journal
+    from .store.journal import Journal
     from .store.metadata import read_face_meta
 
     sources: Counter = Counter()

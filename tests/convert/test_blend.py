@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from convert_fixtures import face_crops, frames, oval_mask  # noqa: F401 (fixtures)
+
 from twoface.convert.blend import MaskOptions, blur_mask, border_fade, erode_mask, paste, shape_mask, warp_back
 
 

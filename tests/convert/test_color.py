@@ -4,8 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from convert_fixtures import face_crops, frames, oval_mask  # noqa: F401 (fixtures)
+
 from twoface.convert.color import COLOR_MATCHERS, get_color_matcher
 from twoface.errors import TwofaceError
 

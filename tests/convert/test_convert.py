@@ -1,13 +1,11 @@
 """convert end to end on real clips with a tiny trained model: selection, pass-through, audio, labels, resume."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
 from convert_fixtures import noface_store, tiny_model, two_faces_store, two_faces_with_audio  # noqa: F401
 from convert_helpers import audio_packets, decode_all, psnr
+
 from twoface.convert import convert
 from twoface.media.label import read_label
 from twoface.media.watermark import detect

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from convert_fixtures import tiny_model, two_faces_with_audio  # noqa: F401 (fixtures)
+
 from twoface.cli import main
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from convert_fixtures import face_crops, frames  # noqa: F401 (fixtures)
+
 from twoface.convert.sharpen import SHARPENERS, sharpen
 from twoface.errors import TwofaceError
 

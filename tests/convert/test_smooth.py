@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from convert_fixtures import two_faces_store, two_faces_with_audio  # noqa: F401 (fixtures)
+
 from twoface.convert.smooth import OneEuroFilter, TransformSmoother, matrix_to_points, points_to_matrix
 
 

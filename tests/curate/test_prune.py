@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from twoface.curate import compact_ranges, prune
-from twoface.curate.measures import frame_position
+from twoface.faces.measures import frame_position
 from twoface.store import AlignmentsStore, list_face_files, read_face_meta
 
 from .conftest import TWO_FACES_WIDTH, tree_hashes, twoface, work_copy

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from twoface.curate import sort_faces
-from twoface.curate.measures import source_size
 from twoface.errors import InputError, OutputError
+from twoface.faces.measures import source_size
 from twoface.store import list_face_files, read_face, read_face_meta, write_face_png
 
 from .conftest import tree_hashes, twoface

@@ -4,8 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from twoface.models.discriminator import (DISCRIMINATORS, PatchDiscriminator, lsgan_d_loss, lsgan_g_loss,
-                                          lsgan_target_loss, mixup)
+from twoface.models.discriminator import (
+    DISCRIMINATORS,
+    PatchDiscriminator,
+    lsgan_d_loss,
+    lsgan_g_loss,
+    lsgan_target_loss,
+    mixup,
+)
 
 
 @pytest.mark.parametrize("size,layers,grid", [(64, 3, 8), (128, 3, 16), (64, 2, 16), (32, 1, 16)])

@@ -11,12 +11,11 @@ import time
 
 import cv2
 import pytest
+from train_helpers import cli_env, run_cli, tiny_cli_args, twoface_cmd
 
 from twoface.store.metadata import list_face_files
 from twoface.train import checkpoint as ck
 from twoface.train import train
-
-from train_helpers import cli_env, run_cli, tiny_cli_args, twoface_cmd
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -151,7 +150,7 @@ def test_kill_9_never_leaves_an_unloadable_model(faces_a, faces_b, tmp_path):
     for attempt in range(4):
         run = Running(args)
         # let it get past start-up and save at least once more than before, then kill at a random moment
-        run.wait_for(lambda: any(i > last for i in run.iterations_logged()), timeout=180)
+        run.wait_for(lambda: any(i > last for i in run.iterations_logged()), timeout=180)  # noqa: B023 (called at once, inside the loop)
         time.sleep(rnd.uniform(0.0, 0.4))
         run.proc.kill()
         assert run.finish() == -signal.SIGKILL

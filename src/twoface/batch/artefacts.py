@@ -28,7 +28,8 @@ def is_complete(job: Job, record: dict | None) -> tuple[bool, str]:
 
 
 def _extract_complete(job: Job, record: dict | None) -> tuple[bool, str]:
-    from ..extract import ExtractOptions, _fingerprint  # noqa: F401  (the stage's own notion of the source)
+    from ..extract import ExtractOptions
+    from ..fsutil import fingerprint
     from ..store.alignments import AlignmentsStore
 
     store = Path(job.paths["store"])
@@ -38,7 +39,7 @@ def _extract_complete(job: Job, record: dict | None) -> tuple[bool, str]:
     opts = ExtractOptions(**job.options)
     with AlignmentsStore.open(store, readonly=True) as db:
         src = db.source
-        if src is None or src.fingerprint != _fingerprint(Path(job.paths["input"])):
+        if src is None or src.fingerprint != fingerprint(job.paths["input"]):
             return False, "the store is of another source"
         if db.get_meta("extract_options") != opts.shaping():
             return False, "the store was made with other options"
@@ -85,18 +86,18 @@ def _convert_complete(job: Job, record: dict | None) -> tuple[bool, str]:
 
 def model_iteration(model_dir: str | Path) -> int | None:
     """The iteration of the newest complete (hash-verified) checkpoint, or None without one."""
-    from ..train import checkpoint as ck
+    from ..models.folder import CONFIG, STATE, WEIGHTS, find_checkpoint
 
-    if not Path(model_dir, ck.STATE).exists() and not Path(model_dir, ck.STATE + ".prev").exists():
+    if not Path(model_dir, STATE).exists() and not Path(model_dir, STATE + ".prev").exists():
         return None
-    found = ck.find_checkpoint(Path(model_dir), need=(ck.CONFIG, ck.WEIGHTS))
+    found = find_checkpoint(Path(model_dir), need=(CONFIG, WEIGHTS))
     return None if found is None else found.iteration
 
 
 def model_arch(model_dir: str | Path) -> str | None:
-    from ..train import checkpoint as ck
+    from ..models.folder import read_config
 
-    cfg = ck.read_config(Path(model_dir)) or {}
+    cfg = read_config(Path(model_dir)) or {}
     return cfg.get("arch")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .manifest import Job
 
-_SWAPPERS: "OrderedDict[tuple, object]" = OrderedDict()
+_SWAPPERS: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_SIZE = 2  # models kept per worker (a worker converts with one or two models at a time in practice)
 
 
@@ -118,11 +118,11 @@ _RUNNERS = {"extract": _extract, "train": _train, "convert": _convert, "real": _
 
 def _swapper(model_dir: str, device: str, precision: str):
     """(the loaded model, whether it came from this worker's cache)."""
-    from ..convert.model import Swapper
     from ..device import choose
-    from ..train import checkpoint as ck
+    from ..models.folder import WEIGHTS
+    from ..models.swapper import Swapper
 
-    weights = Path(model_dir) / ck.WEIGHTS
+    weights = Path(model_dir) / WEIGHTS
     try:
         st = weights.stat()
         stamp = (st.st_size, st.st_mtime_ns)

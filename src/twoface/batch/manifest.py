@@ -73,7 +73,7 @@ class Job:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict) -> "Job":
+    def from_json(cls, d: dict) -> Job:
         return cls(**d)
 
 

@@ -37,13 +37,13 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
             progress: bool = True, swapper=None, **options) -> ConvertResult:
     """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc).
 
-    ``swapper``: a :class:`~twoface.convert.model.Swapper` already loaded from ``model``, so that
+    ``swapper``: a :class:`~twoface.models.swapper.Swapper` already loaded from ``model``, so that
     an orchestrator converting many videos (``twoface batch``) loads each model once per worker.
     """
     from ..device import choose
     from ..media import open_media
+    from ..models.swapper import Swapper
     from .faces import FaceSource, source_fingerprint
-    from .model import Swapper
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
 

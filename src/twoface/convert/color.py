@@ -13,7 +13,7 @@ The registry ``COLOR_MATCHERS`` maps the names users type to them.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

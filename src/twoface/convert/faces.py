@@ -2,7 +2,7 @@
 
 Why both: a store made by ``twoface extract`` (possibly curated by deleting
 faces) says exactly which faces to swap and costs nothing to read; without
-one, convert finds faces itself with the extract stage's per-frame analyzer,
+one, convert finds faces itself with the same analyzer extract uses (``faces.analyze``),
 so a user can go from a model to a swapped video without writing face PNGs.
 A store that skipped frames (``--every``) or stopped early is completed on the
 fly for the frames it lacks. A store made from another file is refused.
@@ -10,13 +10,15 @@ fly for the frames it lacks. A store made from another file is refused.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from ..errors import StoreError
+from ..faces.analyze import AnalyzerPool, IdentityFilter
+from ..fsutil import fingerprint
 from ..store.alignments import AlignmentsStore, default_store_path
 from .options import ConvertOptions
 
@@ -32,11 +34,7 @@ class FoundFace:
 
 def source_fingerprint(path: Path) -> str:
     """The fingerprint extract records for a source (file or image folder)."""
-    try:
-        from ..extract import _fingerprint  # the one definition, so stores always match
-    except ImportError:  # pragma: no cover - extract without the helper
-        from ..fsutil import fingerprint as _fingerprint
-    return _fingerprint(Path(path))
+    return fingerprint(Path(path))
 
 
 def open_store(input: Path, store: str | Path | None) -> AlignmentsStore | None:
@@ -64,7 +62,7 @@ class _StoreFaces:
 
     def __init__(self, db: AlignmentsStore):
         self.db = db
-        self.processed = {int(r[0]) for r in db.frames()}
+        self.processed = {int(row.frame) for row in db.frames()}
         self._iter: Iterator = iter(db.faces())
         self._next = next(self._iter, None)
 
@@ -85,27 +83,23 @@ class FaceSource:
         self.opts = opts
         self.db = open_store(Path(input), store)
         self._store = _StoreFaces(self.db) if self.db is not None else None
-        self._refs: list[np.ndarray] | None = None
-        self._excl: list[np.ndarray] | None = None
-        self._local = threading.local()
-        self._analyzers: list = []
+        self._identity: IdentityFilter | None = None
+        self._pool: AnalyzerPool | None = None
         self._lock = threading.Lock()
 
     @property
     def from_store(self) -> bool:
         return self._store is not None
 
-    def _references(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        if self._refs is None:
-            from ..extract import load_references
-
-            self._refs = load_references(self.opts.filter)
-            self._excl = load_references(self.opts.exclude)
-        return self._refs, self._excl or []
+    def _filter(self) -> IdentityFilter:
+        with self._lock:
+            if self._identity is None:
+                self._identity = IdentityFilter.load(self.opts)
+            return self._identity
 
     def prepare(self) -> None:
         """Load the --filter references now, so a bad reference fails before any output exists."""
-        self._references()
+        self._filter()
 
     def needs_analysis(self, index: int) -> bool:
         return self._store is None or index not in self._store.processed
@@ -114,45 +108,26 @@ class FaceSource:
         """Faces the store has for this frame (call in frame order), filtered by identity."""
         assert self._store is not None
         recs = self._store.faces(index)
+        keep = self._filter().keep
         return [FoundFace(r.face, np.asarray(r.landmarks, np.float32), r.identity)
-                for r in recs if self._keep(r.identity) and r.landmarks is not None and len(r.landmarks) >= 468]
+                for r in recs if keep(r.identity) and r.landmarks is not None and len(r.landmarks) >= 468]
 
     def analyze(self, image: np.ndarray, index: int) -> list[FoundFace]:
         """Find faces in a frame the store lacks; safe to call from several threads."""
-        found = self._analyzer().analyze(image, index, None, encode=False)
+        found = self._analyzers().get().analyze(image, index, None, encode=False)
         return [FoundFace(f.record.face, np.asarray(f.record.landmarks, np.float32), f.record.identity)
                 for f in found]
 
-    def _keep(self, identity: np.ndarray | None) -> bool:
-        refs, excl = self._references()
-        if not refs and not excl:
-            return True
-        if identity is None:
-            return not refs
-        t = self.opts.threshold
-        if refs and max(float(identity @ r) for r in refs) < t:
-            return False
-        return not (excl and max(float(identity @ r) for r in excl) >= t)
-
-    def _analyzer(self):
-        a = getattr(self._local, "analyzer", None)
-        if a is None:
-            from ..extract import ExtractOptions, FaceAnalyzer
-
-            o = self.opts
-            eo = ExtractOptions(min_size=o.min_size, max_faces=o.max_faces, rotate=list(o.rotate),
-                                detector=o.detector, score_threshold=o.score_threshold, threshold=o.threshold)
-            refs, excl = self._references()
-            a = FaceAnalyzer(eo, refs, excl)
-            self._local.analyzer = a
-            with self._lock:
-                self._analyzers.append(a)
-        return a
+    def _analyzers(self) -> AnalyzerPool:
+        identity = self._filter()
+        with self._lock:
+            if self._pool is None:  # extract's default face size, so identities match a store's
+                self._pool = AnalyzerPool(self.opts, identity)
+            return self._pool
 
     def close(self) -> None:
-        for a in self._analyzers:
-            a.close()
-        self._analyzers.clear()
+        if self._pool is not None:
+            self._pool.close()
         if self.db is not None:
             self.db.close()
             self.db = None

@@ -18,10 +18,10 @@ import numpy as np
 
 from ..faces import align
 from ..faces.masks import mask_polygons, render_mask
+from ..models.swapper import Framing
 from .blend import paste, shape_mask
 from .color import get_color_matcher
 from .faces import FoundFace
-from .model import Framing
 from .options import ConvertOptions
 
 

@@ -7,9 +7,12 @@ messages that name the flag) happens once, before any frame is decoded.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import TwofaceError
+from ..faces.analyze import FaceOptions
+from ..media.x264 import DEFAULT_PRESET, DEFAULT_QUALITY, X264_PRESETS
+from ..options import RuntimeOptions, option, percent
 from .blend import MASK_KINDS, MaskOptions
 from .color import COLOR_MATCHERS
 from .sharpen import SHARPENERS
@@ -19,44 +22,54 @@ WRITERS = ("video", "images", "gif")
 IMAGE_FORMATS = ("png", "jpg")
 
 
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass
-class ConvertOptions:
-    direction: str = "a2b"
-    mask: str = "extended"
-    erode: float = 0.0
-    blur: float = 5.0
-    blur_passes: int = 1
-    color: str = "match-hist"
-    sharpen: str = "none"
-    sharpen_amount: float = 1.0
-    sharpen_radius: float = 1.0
-    smooth: bool | None = None  # None: on for video, off for images
-    smooth_cutoff: float = 1.0
-    smooth_beta: float = 3.0
-    filter: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    threshold: float = 0.4
-    frames: str | None = None
-    keep_unchanged: bool | None = None  # None: skip for image-folder output, keep otherwise
-    scale: float = 1.0
-    writer: str | None = None  # None: from the input and the output's suffix
-    image_format: str = "png"
-    quality: int = 18  # H.264 CRF (lower is better)
-    preset: str = "superfast"  # x264 speed/size trade-off; superfast keeps 720p conversion above 25 fps on 2 cores
-    batch_size: int = 16
-    overwrite: bool = False
-    device: str = "auto"
-    precision: str = "auto"
-    # on-the-fly extraction (no store): the same knobs as `twoface extract`
-    detector: str = "yunet"
-    min_size: int = 0
-    max_faces: int | None = None
-    rotate: list[int] = field(default_factory=list)
-    score_threshold: float | None = None
-    workers: int | None = None
+class ConvertOptions(FaceOptions, RuntimeOptions):
+    """How to convert. The face-finding fields (detector, min_size, max_faces, rotate,
+    score_threshold, filter, exclude, threshold) come from ``faces.analyze.FaceOptions``:
+    the same knobs as ``twoface extract``, used when there is no store.
+    """
+
+    direction: str = option("a2b", choices=tuple(DIRECTIONS), default_help="a2b",
+                            help="a2b: faces of person A become B; b2a: B becomes A")
+    mask: str = option("extended", choices=MASK_KINDS, group="mask",
+                       help="blend mask: extended (face up to the forehead), components (brows to chin), "
+                            "predicted (the model's learned mask), none (the whole crop)")
+    erode: float = option(0.0, type=percent, metavar="PCT", group="mask", default_help="0",
+                          help="shrink the mask by PCT % of the face crop; negative grows it")
+    blur: float = option(5.0, type=percent, metavar="PCT", group="mask", default_help="5",
+                         help="soften the mask edge with a Gaussian kernel of PCT % of the crop")
+    blur_passes: int = option(1, metavar="N", group="mask", help="how many times to blur")
+    color: str = option("match-hist", choices=tuple(COLOR_MATCHERS), group="colour and detail",
+                        help="match the swapped face's colours to the original: avg (mean shift), match-hist "
+                             "(histograms), color-transfer (Reinhard, LAB), seamless (Poisson cloning), none")
+    sharpen: str = option("none", choices=tuple(SHARPENERS), group="colour and detail",
+                          help="sharpen the swapped face after warping it back")
+    sharpen_amount: float = option(1.0, group="colour and detail", help="strength of sharpening")
+    sharpen_radius: float = option(1.0, metavar="PX", group="colour and detail", help="sharpening radius in output pixels")
+    smooth: bool | None = option(None, negatable=True, group="colour and detail", default_help="on for video",
+                                 help="smooth face positions over time so the swap does not jitter")
+    smooth_cutoff: float = option(1.0, cli=False, help="One-Euro filter: minimum cutoff frequency (Hz)")
+    smooth_beta: float = option(3.0, cli=False, help="One-Euro filter: how fast the cutoff rises with speed")
+    frames: str | None = option(None, metavar="RANGES", group="selection", default_help="all",
+                                help="convert only these frames, e.g. 10-200,300- (others pass through)")
+    keep_unchanged: bool | None = option(None, negatable=True, group="selection",
+                                         default_help="on, except for output to an image folder",
+                                         help="write frames without a swapped face as they are; "
+                                              "--no-keep-unchanged leaves them out")
+    writer: str | None = option(None, choices=WRITERS, group="output",
+                                default_help="from the output's suffix; a name without suffix is a folder",
+                                help="output kind")
+    image_format: str = option("png", choices=IMAGE_FORMATS, group="output", help="for image output")
+    scale: float = option(1.0, group="output", help="resize output frames by this factor")
+    quality: int = option(DEFAULT_QUALITY, metavar="CRF", group="output",
+                          help="H.264 quality, lower is better, 0-51")
+    preset: str = option(DEFAULT_PRESET, choices=X264_PRESETS, group="output",
+                         help="x264 speed/size trade-off; slower presets make smaller files")
+    overwrite: bool = option(False, group="output", default_help="", help="replace an existing output")
+    batch_size: int = option(16, group="speed", help="faces per model batch")
+    workers: int | None = option(None, group="speed", default_help="2", help="face-finding threads when there is no store")
 
     def __post_init__(self) -> None:
         self.filter = [str(p) for p in self.filter or []]

@@ -20,12 +20,12 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from .frame import FrameJob, Finisher, face_matrices, prepare
+from .frame import Finisher, FrameJob, face_matrices, prepare
 from .options import ConvertOptions, FrameSelection
 from .smooth import TransformSmoother
 

@@ -15,7 +15,7 @@ they differ in the blur and in whether small differences (noise) are spared:
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

@@ -125,7 +125,7 @@ class TransformSmoother:
         scales = [float(np.linalg.norm(p[1] - p[0])) for p in pts]
         tracks = self._assign(centres, scales, t)
         out = []
-        for p, c, s, tr in zip(pts, centres, scales, tracks):
+        for p, c, _s, tr in zip(pts, centres, scales, tracks):
             # filter in units of the face's size when first seen, so the parameters do not
             # depend on resolution (a fixed unit per track: zooming stays a smooth signal)
             smoothed = tr.filt(t, p / tr.scale) * tr.scale

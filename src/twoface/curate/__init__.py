@@ -7,8 +7,8 @@ the kept files back under their original names.
 """
 from __future__ import annotations
 
+from ..store.journal import UndoReport
 from .cluster import DEFAULT_THRESHOLD, cluster_identities
-from .journal import UndoReport
 from .keys import KEYS
 from .prune import PruneReport, compact_ranges, prune
 from .sort import SORT_BY, Group, SortResult, sort_faces, undo_sort

@@ -26,7 +26,7 @@ nearest cluster centre within the threshold, and the rest are clustered in turn.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

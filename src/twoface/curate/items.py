@@ -7,16 +7,16 @@ are listed apart and never moved, so a sort cannot scramble a user's other image
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
 from ..store.metadata import FaceMeta, list_face_files, read_face_meta
-
 
 T = TypeVar("T")
 PROGRESS_MIN = 200  # smaller jobs finish before a bar would be worth drawing

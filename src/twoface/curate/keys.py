@@ -7,13 +7,13 @@ user most likely wants to delete come first (blurred, tiny, dark, strangers).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from . import measures
+from ..faces import measures
 from .embeddings import face_embeddings, reference_embedding
 from .items import FaceItem, tracked
 
@@ -23,7 +23,7 @@ class SortKey:
     name: str
     order: str  # what comes first, for help texts and summaries
     unit: str
-    values: Callable[[list[FaceItem], "KeyOptions"], np.ndarray]
+    values: Callable[[list[FaceItem], KeyOptions], np.ndarray]
 
 
 @dataclass

@@ -14,9 +14,9 @@ are ignored and counted. Removal is one transaction: all or nothing.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import InputError, StoreError
 from ..store.alignments import AlignmentsStore

@@ -19,17 +19,17 @@ created are removed once emptied.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 import numpy as np
 
 from ..errors import InputError
+from ..store.journal import Journal, JournalEntry, UndoReport, apply_entry, undo_last
 from .cluster import DEFAULT_THRESHOLD, NOISE, cluster_identities
 from .embeddings import face_embeddings
 from .items import FaceFolder, FaceItem, load_folder
-from .journal import Journal, JournalEntry, UndoReport, apply_entry, undo_last
 from .keys import KEYS, KeyOptions
 
 SORT_BY = ("identity", *KEYS)

@@ -75,7 +75,7 @@ class Batch:
     target_mask: Tensor  # N×1×out×out, landmark mask of the target
     weights: Tensor  # N×1×out×out, eye/mouth loss multipliers
 
-    def to(self, device) -> "Batch":
+    def to(self, device) -> Batch:
         return Batch(*(t.to(device, non_blocking=True) for t in (self.warped, self.target,
                                                                  self.target_mask, self.weights)))
 
@@ -291,7 +291,7 @@ class Augmenter:
         return self._render(to_float(images), masks, landmarks, theta, None)
 
     def _render(self, x: Tensor, masks: Tensor, landmarks: Tensor, theta: Tensor, flow: Tensor | None) -> Batch:
-        n, size, out, inp = x.shape[0], x.shape[-1], self.output_size, self.input_size
+        size, out, inp = x.shape[-1], self.output_size, self.input_size
         weights = region_weights(landmarks.to(x.device), size, self.eye_multiplier, self.mouth_multiplier)
         grid_t = affine_grid(theta, out)
         layers = [x, masks.to(x.device).float() / 255]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -159,7 +159,7 @@ class BatchStream:
         self._thread = None
         self._queue = None
 
-    def __enter__(self) -> "BatchStream":
+    def __enter__(self) -> BatchStream:
         return self
 
     def __exit__(self, *exc) -> None:

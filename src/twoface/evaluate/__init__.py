@@ -23,8 +23,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from . import metrics
-from .faces import (as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces,
-                    split_files, to_size)
+from .faces import as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
 
 SIDES = {"a": "A", "b": "B"}
 
@@ -61,9 +60,9 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
              max_frames: int = 150, device: str = "auto", precision: str = "auto",
              progress: bool = True) -> dict:
     """Measure a model (and optionally a video it converted); see the module doc for the report."""
-    from ..convert.model import Swapper
     from ..device import choose
     from ..faces.landmarks import Landmarker
+    from ..models.swapper import Swapper
     from .judge import Judge
 
     if (video is None) != (source is None):
@@ -175,7 +174,7 @@ def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, 
 
 def _iteration(model: Path) -> int | None:
     try:
-        from ..train.checkpoint import find_checkpoint
+        from ..models.folder import find_checkpoint
 
         ck = find_checkpoint(model)
         return None if ck is None else ck.iteration

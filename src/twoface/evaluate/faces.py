@@ -45,7 +45,7 @@ def evenly(items: list, n: int) -> list:
 
 def split_files(folder: Path, model_dir: Path, config: dict, max_faces: int) -> tuple[list[Path], list[Path], str]:
     """(held-out files, training files, how the split was made) for one face folder."""
-    from ..train.checkpoint import find_checkpoint
+    from ..models.folder import find_checkpoint
 
     files = list_face_files(folder)
     holdout = float((config.get("training") or {}).get("holdout", 0.0) or 0.0)

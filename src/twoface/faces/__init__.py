@@ -16,8 +16,17 @@ Per frame, ``twoface.extract`` composes them:
     blur = quality.blur_score(face)
 """
 from . import align, masks, mesh, quality
-from .align import (DEFAULT_COVERAGE, align_matrix, identity_crop, identity_from_aligned, invert,
-                    roll_degrees, to_68, transform_points, warp)
+from .align import (
+                    DEFAULT_COVERAGE,
+                    align_matrix,
+                    identity_crop,
+                    identity_from_aligned,
+                    invert,
+                    roll_degrees,
+                    to_68,
+                    transform_points,
+                    warp,
+)
 from .detect import DETECTORS, Detection, Detector, get_detector
 from .identity import Embedder, cosine, load_reference
 from .landmarks import BLENDSHAPE_NAMES, Landmarker, LandmarkResult

@@ -17,9 +17,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from . import assets
 from .align import IDENTITY_SIZE, identity_crop
-from ..errors import InputError
 
 INPUT_NAME = "data"
 EMBEDDING_DIM = 128
@@ -98,7 +98,7 @@ class Embedder:
     def close(self) -> None:
         self._net = None
 
-    def __enter__(self) -> "Embedder":
+    def __enter__(self) -> Embedder:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -169,7 +169,7 @@ class Landmarker:
             self._lm.close()
             self._lm = None
 
-    def __enter__(self) -> "Landmarker":
+    def __enter__(self) -> Landmarker:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -15,7 +15,7 @@ JSON of a face PNG; ``render_mask`` turns any list of them into a soft mask.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

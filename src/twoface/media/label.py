@@ -9,11 +9,10 @@ the label is the cheap, exact first check ``twoface inspect`` makes.
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 from .. import __version__
-from ..store.metadata import PNG_SIG, add_text_chunks, read_text_chunks
+from .png import PNG_SIG, add_text_chunks, read_text_chunks, text_chunk
 
 SYNTHETIC_TAG = f"synthetic:twoface/{__version__}"
 TAG_PREFIX = "synthetic:twoface/"
@@ -22,14 +21,9 @@ PNG_KEYWORD = "twoface:synthetic"
 _VIDEO_EXTS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 
 
-def _text_chunk(keyword: str, text: str) -> bytes:
-    data = keyword.encode("latin-1") + b"\x00" + text.encode("latin-1")
-    return struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF)
-
-
 def label_png(png: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
     """Add ``Software``, ``Comment`` and ``twoface:synthetic`` tEXt entries to PNG bytes."""
-    entries = [(b"tEXt", _text_chunk(k, v)) for k, v in
+    entries = [(b"tEXt", text_chunk(k, v)) for k, v in
                (("Software", f"twoface {__version__}"), ("Comment", tag), (PNG_KEYWORD, tag))]
     return add_text_chunks(png, entries)
 

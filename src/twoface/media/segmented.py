@@ -27,8 +27,7 @@ from ..errors import OutputError, from_os_error
 from ..fsutil import atomic_path, atomic_write_text, commit_file
 from .label import SYNTHETIC_TAG
 from .remux import AudioPassthrough, container_format
-from .writer import (DEFAULT_PRESET, DEFAULT_QUALITY, Writer, _EncodedVideo, as_rate, choose_h264_encoder,
-                     frame_pts)
+from .writer import DEFAULT_PRESET, DEFAULT_QUALITY, Writer, _EncodedVideo, as_rate, choose_h264_encoder, frame_pts
 
 log = logging.getLogger(__name__)
 

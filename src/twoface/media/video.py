@@ -20,16 +20,16 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import cv2
 import numpy as np
 
 from ..errors import InputError
-from .reader import Frame, MediaInfo, _check_args
+from .frames import Frame, MediaInfo, check_frame_args
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class VideoSource:
 
     # ----------------------------------------------------------------- frames
     def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
-        _check_args(start, every)
+        check_frame_args(start, every)
         self.skipped = 0
         if start == 0:
             yield from self._decode(self._open(), _Ranker(), start, every)
@@ -305,8 +305,7 @@ class VideoSource:
         errors = 0
         while True:
             try:
-                for packet in container.demux(stream):
-                    yield packet
+                yield from container.demux(stream)
                 return
             except av.error.EOFError:
                 return

@@ -28,11 +28,10 @@ from ..fsutil import atomic_path, atomic_write_bytes
 from .label import SYNTHETIC_TAG, label_jpeg, label_png
 from .reader import IMAGE_EXTS
 from .remux import CONTAINER_FORMATS, AudioPassthrough, container_format, packet_time
+from .x264 import DEFAULT_PRESET, DEFAULT_QUALITY
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUALITY = 18  # x264 CRF: visually lossless for most content
-DEFAULT_PRESET = "veryfast"  # 720p at ~30 fps on 2 busy cores; "medium" is 2-3x slower for ~10 % smaller files
 
 
 class Writer:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,14 @@ from ..errors import StoreError, from_os_error
 APP_ID = "twoface.alignments"
 SCHEMA_VERSION = 2
 
+
+class FrameRow(NamedTuple):
+    """One processed frame of the store (a tuple, so ``frame, time, name, faces = row`` works)."""
+
+    frame: int
+    time: float | None
+    name: str | None
+    faces: int
 
 @dataclass
 class SourceInfo:
@@ -112,7 +121,7 @@ class AlignmentsStore:
     # ---- opening -------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, create: bool = False, readonly: bool = False,
-             upto_version: int = SCHEMA_VERSION) -> "AlignmentsStore":
+             upto_version: int = SCHEMA_VERSION) -> AlignmentsStore:
         """Open (or with ``create``, make) a store, migrating an older one forward.
 
         ``upto_version`` exists for tests that need to build an old-schema file.
@@ -190,7 +199,7 @@ class AlignmentsStore:
             finally:
                 db.close()
 
-    def __enter__(self) -> "AlignmentsStore":
+    def __enter__(self) -> AlignmentsStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -323,9 +332,16 @@ class AlignmentsStore:
             out.setdefault(f.frame, []).append(f)
         return out
 
-    def frames(self) -> list[tuple[int, float | None, str | None, int]]:
-        """(frame, time, name, face count) of every processed frame, in order."""
-        return [tuple(r) for r in self._db.execute("SELECT frame, time, name, faces FROM frame ORDER BY frame")]
+    def frames(self) -> list[FrameRow]:
+        """Every processed frame, in order: (frame, time, name, face count) as named rows."""
+        return [FrameRow(*r) for r in self._db.execute("SELECT frame, time, name, faces FROM frame ORDER BY frame")]
+
+    def clear(self) -> None:
+        """Drop every face and frame and the resume point, keeping the file, its source and its meta."""
+        with self._db:
+            self._db.execute("DELETE FROM face")
+            self._db.execute("DELETE FROM frame")
+            self._db.execute("DELETE FROM progress")
 
     def face_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM face").fetchone()[0]

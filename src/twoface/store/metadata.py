@@ -8,8 +8,6 @@ knows where it came from. JSON, never pickle, so face sets are safe to share.
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +16,10 @@ import numpy as np
 
 from ..errors import InputError, from_os_error
 from ..fsutil import atomic_write_bytes
+from ..media.png import PNG_SIG, add_text_chunks, itxt_chunk, read_text_chunks
 
 KEYWORD = b"twoface"
 META_VERSION = 1
-PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
@@ -53,7 +51,7 @@ class FaceMeta:
                 "masks": self.masks, "blur": self.blur, "blendshapes": self.blendshapes}
 
     @classmethod
-    def from_json(cls, d: dict) -> "FaceMeta":
+    def from_json(cls, d: dict) -> FaceMeta:
         src = d["source"]
         return cls(
             source_path=src["path"], source_fingerprint=src["fingerprint"], frame=int(src["frame"]),
@@ -77,69 +75,12 @@ class FaceMeta:
         return None if self.identity is None else np.asarray(self.identity, dtype=np.float32)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def _itxt(keyword: bytes, text: str, compress: bool = True) -> bytes:
-    payload = text.encode("utf-8")
-    if compress:
-        payload = zlib.compress(payload, 6)
-    # keyword \0 compression-flag compression-method language \0 translated-keyword \0 text
-    return _chunk(b"iTXt", keyword + b"\x00" + bytes([int(compress), 0]) + b"\x00\x00" + payload)
-
-
-def add_text_chunks(png: bytes, entries: list[tuple[bytes, bytes]]) -> bytes:
-    """Insert chunks (kind, raw chunk bytes) just before IEND of a PNG byte string."""
-    if not png.startswith(PNG_SIG):
-        raise ValueError("not a PNG")
-    iend = png.rfind(b"IEND") - 4
-    return png[:iend] + b"".join(c for _, c in entries) + png[iend:]
-
-
-def iter_chunks(data: bytes):
-    """Yield (kind, payload) for each chunk; stops quietly at a truncated tail."""
-    pos = len(PNG_SIG)
-    while pos + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        payload = data[pos + 8:pos + 8 + length]
-        if len(payload) < length:
-            return
-        yield kind, payload
-        if kind == b"IEND":
-            return
-        pos += 12 + length
-
-
-def read_text_chunks(data: bytes) -> dict[str, str]:
-    """All tEXt/zTXt/iTXt entries of a PNG byte string, keyword -> text."""
-    out: dict[str, str] = {}
-    for kind, payload in iter_chunks(data):
-        try:
-            if kind == b"tEXt":
-                k, _, v = payload.partition(b"\x00")
-                out[k.decode("latin-1")] = v.decode("latin-1")
-            elif kind == b"zTXt":
-                k, _, rest = payload.partition(b"\x00")
-                out[k.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
-            elif kind == b"iTXt":
-                k, _, rest = payload.partition(b"\x00")
-                flag, rest = rest[0], rest[2:]
-                _lang, _, rest = rest.partition(b"\x00")
-                _tkey, _, text = rest.partition(b"\x00")
-                out[k.decode("latin-1")] = (zlib.decompress(text) if flag else text).decode("utf-8")
-        except (zlib.error, UnicodeDecodeError, IndexError):
-            continue
-    return out
-
-
 def encode_face_png(image: np.ndarray, meta: FaceMeta, compression: int = 1) -> bytes:
     ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise ValueError("PNG encoding failed")
     text = json.dumps(meta.to_json(), separators=(",", ":"))
-    return add_text_chunks(buf.tobytes(), [(b"iTXt", _itxt(KEYWORD, text))])
+    return add_text_chunks(buf.tobytes(), [(b"iTXt", itxt_chunk(KEYWORD, text))])
 
 
 def write_face_png(path: str | Path, image: np.ndarray, meta: FaceMeta) -> None:

@@ -20,7 +20,7 @@ def __getattr__(name: str):
 
         return train
     if name == "load_model":
-        from .checkpoint import load_model
+        from ..models.folder import load_model
 
         return load_model
     if name == "TrainOptions":

@@ -1,4 +1,7 @@
-"""The model folder on disk: save it so a crash never leaves half a model, load it back safely.
+"""The model folder on disk, written: save it so a crash never leaves half a model.
+
+Reading it back (finding the newest complete checkpoint, loading the model) is
+``twoface.models.folder``, which the other stages use; this module re-exports it.
 
 Layout (DESIGN §2): ``config.json`` (architecture and every option that shapes it),
 ``weights.safetensors`` (prefixed keys), ``optimizer.safetensors`` (tensors; hyper-parameters
@@ -22,63 +25,33 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
 from .. import __version__
-from ..errors import ModelError, OutputError, from_os_error
-from ..fsutil import atomic_dir, atomic_write_text, sha256_file
+from ..errors import OutputError, from_os_error
+from ..fsutil import atomic_dir, atomic_write_text, file_mode, fsync_path, sha256_file
 
-CONFIG = "config.json"
-WEIGHTS = "weights.safetensors"
-OPTIMIZER = "optimizer.safetensors"
-STATE = "state.json"
-FILES = (CONFIG, WEIGHTS, OPTIMIZER)
-FORMAT = "twoface-model"
-STATE_FORMAT = "twoface-state"
-FORMAT_VERSION = 1
-# weights of training-only modules that a converting model does not have
-TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.")
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _file_mode() -> int:
-    """rw for everyone the umask allows (what a plain open() would create)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _read_json(path: Path) -> dict | None:
-    """A JSON object from a file, or None when it is missing or unreadable as such."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def read_config(model_dir: Path) -> dict | None:
-    """config.json of a twoface model folder, or None when the folder has no model yet."""
-    path = Path(model_dir) / CONFIG
-    candidates = [path, path.with_name(CONFIG + ".prev")]
-    for p in candidates:
-        if p.exists():
-            cfg = _read_json(p)
-            if cfg is None or cfg.get("format") != FORMAT:
-                raise ModelError("is not a twoface model config (unreadable or foreign config.json)", p)
-            return cfg
-    return None
+# the read side lives in the library (models.folder); re-exported for training and its tests
+from ..models.folder import (  # noqa: F401
+    CONFIG,
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    OPTIMIZER,
+    STATE,
+    STATE_FORMAT,
+    TRAINING_ONLY_PREFIXES,
+    WEIGHTS,
+    Checkpoint,
+    check_weights,
+    find_checkpoint,
+    load_model,
+    read_config,
+    read_json,
+)
 
 
 def check_not_foreign(model_dir: Path) -> None:
@@ -111,96 +84,6 @@ def clean_temp(model_dir: Path) -> int:
     return removed
 
 
-@dataclass
-class Checkpoint:
-    """A complete, verified checkpoint: where each of its files is, and what its state says."""
-
-    model_dir: Path
-    state: dict
-    state_path: Path
-    locations: dict[str, Path] = field(default_factory=dict)  # logical file name -> actual path
-
-    @property
-    def iteration(self) -> int:
-        return int(self.state.get("iteration", 0))
-
-    @property
-    def config(self) -> dict:
-        cfg = _read_json(self.locations[CONFIG])
-        if cfg is None:
-            raise ModelError("unreadable config.json", self.locations[CONFIG])
-        return cfg
-
-    def tensors(self, name: str) -> tuple[dict[str, torch.Tensor], dict]:
-        """The tensors of a safetensors file of this checkpoint and the JSON in its metadata."""
-        from safetensors import safe_open
-
-        path = self.locations[name]
-        try:
-            with safe_open(str(path), framework="pt", device="cpu") as fh:
-                meta = fh.metadata() or {}
-                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-        except Exception as err:  # safetensors raises its own error types for damaged files
-            raise ModelError(f"damaged or truncated safetensors file ({err})", path) from err
-        try:
-            extra = json.loads(meta.get("twoface", "{}"))
-        except ValueError as err:
-            raise ModelError("damaged metadata in safetensors file", path) from err
-        return tensors, extra
-
-    @property
-    def fell_back(self) -> bool:
-        """True when the newest state could not be used and an older checkpoint was picked."""
-        return self.state_path.name != STATE
-
-
-def find_checkpoint(model_dir: Path, need: tuple[str, ...] = FILES) -> Checkpoint | None:
-    """The newest complete checkpoint in ``model_dir``; None if no save ever completed.
-
-    A state whose files are missing or do not match its hashes is skipped for an older one
-    (an interrupted save or a damaged file). When states exist but none is complete, the
-    error names the file that is wrong.
-    """
-    model_dir = Path(model_dir)
-    hashes: dict[Path, str | None] = {}
-
-    def digest(p: Path) -> str | None:
-        if p not in hashes:
-            try:
-                hashes[p] = sha256_file(p) if p.is_file() else None
-            except OSError:
-                hashes[p] = None
-        return hashes[p]
-
-    problems: list[tuple[Path, str]] = []
-    for state_path in (model_dir / STATE, model_dir / f"{STATE}.prev"):
-        if not state_path.exists():
-            continue
-        state = _read_json(state_path)
-        if state is None or state.get("format") != STATE_FORMAT:
-            problems.append((state_path, "unreadable or foreign state file"))
-            continue
-        files = state.get("files", {})
-        locations: dict[str, Path] = {}
-        for name in need:
-            want = files.get(name)
-            found = next((p for p in (model_dir / name, model_dir / f"{name}.prev")
-                          if want is not None and digest(p) == want), None)
-            if found is None:
-                primary = model_dir / name
-                why = "is missing" if not primary.exists() else \
-                    "is damaged or truncated (its sha256 does not match state.json)"
-                problems.append((primary, why))
-                break
-            locations[name] = found
-        else:
-            return Checkpoint(model_dir, state, state_path, locations)
-    if problems:
-        path, why = problems[0]
-        raise ModelError(f"{why}; no complete checkpoint left in {model_dir}", path)
-    return None
-
-
 def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None) -> None:
     from safetensors.torch import save_file
 
@@ -229,14 +112,14 @@ def save_checkpoint(model_dir: Path, config: dict, weights: dict[str, torch.Tens
         _write_tensors(tmp[WEIGHTS], weights, {"iteration": state.get("iteration")})
         _write_tensors(tmp[OPTIMIZER], optimizer, optimizer_meta)
         for name in (CONFIG, WEIGHTS, OPTIMIZER):
-            os.chmod(tmp[name], _file_mode())  # temp files are created private; a model is shareable
-            _fsync_path(tmp[name])
+            os.chmod(tmp[name], file_mode())  # temp files are created private; a model is shareable
+            fsync_path(tmp[name])
         state = {**state, "format": STATE_FORMAT, "format_version": FORMAT_VERSION,
                  "twoface_version": __version__, "saved_at": time.time(),
                  "files": {name: sha256_file(tmp[name]) for name in FILES}}
         # state.json.tmp is complete and synced before any rename happens
         atomic_write_text(tmp[STATE], json.dumps(state, indent=1) + "\n")
-        os.chmod(tmp[STATE], _file_mode())
+        os.chmod(tmp[STATE], file_mode())
         for name in (*FILES, STATE):
             primary = model_dir / name
             if previous is None:
@@ -246,7 +129,7 @@ def save_checkpoint(model_dir: Path, config: dict, weights: dict[str, torch.Tens
             if keep == primary:
                 os.replace(primary, model_dir / f"{name}.prev")
             os.replace(tmp[name], primary)
-        _fsync_path(model_dir)
+        fsync_path(model_dir)
     except OSError as err:
         raise from_os_error(err, model_dir) from err
     return Checkpoint(model_dir, state, model_dir / STATE, {name: model_dir / name for name in FILES})
@@ -285,58 +168,3 @@ def locked(model_dir: Path) -> Iterator[None]:
         fh.close()
 
 
-def check_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path,
-                  ignore_prefixes: tuple[str, ...] = TRAINING_ONLY_PREFIXES) -> dict[str, torch.Tensor]:
-    """The subset of ``tensors`` that ``model`` takes, after checking every name and shape.
-
-    The error names the first mismatch, so a user sees *which* layer disagrees with config.json.
-    """
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in tensors]
-    extra = [k for k in tensors if k not in expected and not k.startswith(ignore_prefixes)]
-    if missing:
-        raise ModelError(f"has no tensor {missing[0]!r} ({len(missing)} missing) that the "
-                         f"{getattr(model, 'arch', 'model')} model of config.json needs", path)
-    if extra:
-        raise ModelError(f"holds tensor {extra[0]!r} ({len(extra)} unexpected) that the "
-                         f"{getattr(model, 'arch', 'model')} model of config.json does not have", path)
-    for k, v in expected.items():
-        if tuple(tensors[k].shape) != tuple(v.shape):
-            raise ModelError(f"tensor {k!r} has shape {list(tensors[k].shape)} but config.json's "
-                             f"model expects {list(v.shape)}", path)
-    return {k: tensors[k] for k in expected}
-
-
-def load_model(model_dir: str | Path, runtime=None):
-    """The trained swap model of a model folder, in eval mode, and its config (for convert/evaluate).
-
-    Returns ``(SwapModel, config dict)``. Raises ModelError for a folder that is not a twoface
-    model, a missing or damaged weights file, or weights whose shapes disagree with config.json.
-    """
-    from ..models import build
-
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ModelError("no such model folder", model_dir)
-    config = read_config(model_dir)
-    if config is None:
-        raise ModelError("is not a twoface model folder (no config.json)", model_dir)
-    ckpt = find_checkpoint(model_dir, need=(CONFIG, WEIGHTS))
-    if ckpt is not None:
-        config = ckpt.config
-        tensors, _ = ckpt.tensors(WEIGHTS)
-        weights_path = ckpt.locations[WEIGHTS]
-    else:  # a folder put together by hand: config.json and weights.safetensors only
-        weights_path = model_dir / WEIGHTS
-        if not weights_path.exists():
-            raise ModelError("has no weights.safetensors (was training ever saved?)", model_dir)
-        tensors, _ = Checkpoint(model_dir, {}, model_dir / STATE, {WEIGHTS: weights_path}).tensors(WEIGHTS)
-    try:
-        model = build(config["arch"], **config.get("options", {}))
-    except KeyError as err:
-        raise ModelError(f"config.json lacks {err}", model_dir / CONFIG) from err
-    model.load_state_dict(check_weights(model, tensors, weights_path))
-    model.eval()
-    if runtime is not None:
-        model = runtime.prepare(model)
-    return model, config

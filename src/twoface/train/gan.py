@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import ModelError
 from . import distributed
-from .optim import build_optimizer, load_optimizer_state
+from .optim import build_optimizer, load_optimizer_state, match_layouts
 
 PREFIXES = ("discriminator_a.", "discriminator_b.")
 
@@ -45,7 +45,6 @@ class Adversary:
         self.net = distributed.wrap(self.d, group, runtime)
         self.optimizer = build_optimizer(opts.optimizer, list(self.d.parameters()), lr=opts.lr)
         self.scaler = runtime.grad_scaler()  # its own loss scale under fp16 (a no-op otherwise)
-        self.fakes: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def generator_loss(self, pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
         """½·E[(D(fake) − 1)²] for both sides, through frozen discriminators."""
@@ -59,12 +58,11 @@ class Adversary:
             self.d.requires_grad_(True)
         return lsgan_g_loss(la) + lsgan_g_loss(lb)
 
-    def step(self, ba, bb) -> dict[str, float]:
-        """One discriminator step on mixup blends of real targets and this step's outputs."""
+    def step(self, ba, bb, fakes: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+        """One discriminator step on mixup blends of real targets and ``fakes``, this step's (detached) outputs."""
         from ..models.discriminator import lsgan_target_loss, mixup
 
-        fa, fb = self.fakes
-        self.fakes = None
+        fa, fb = fakes
         ma, lam_a = mixup(ba.target, fa[:, :3].float())
         mb, lam_b = mixup(bb.target, fb[:, :3].float())
         with self.runtime.autocast():
@@ -94,6 +92,4 @@ class Adversary:
             load_optimizer_state(self.optimizer, part, meta["discriminator"])
         except ModelError as err:
             raise ModelError(err.message, path) from err
-        from .step import match_layouts
-
         match_layouts(self.optimizer)

@@ -25,7 +25,7 @@ Interface for the trainer:
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch.optim import Optimizer
@@ -355,3 +355,18 @@ def load_optimizer_state(opt: Optimizer, tensors: dict[str, torch.Tensor], meta:
             g["betas"] = tuple(g["betas"])
         restored.append(g)
     opt.load_state_dict({"state": state, "param_groups": restored})
+
+
+def match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded state tensors their parameter's memory layout (channels_last), as fresh ones have.
+
+    Not only for speed: an elementwise kernel over mixed layouts takes another code path (no
+    vector FMA), whose rounding differs, and the resumed run would drift from the straight one.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous():
+                for k, v in state.items():
+                    if isinstance(v, torch.Tensor) and v.shape == p.shape:
+                        state[k] = v.contiguous(memory_format=torch.channels_last)

@@ -8,57 +8,85 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..errors import TwofaceError
+from ..options import RuntimeOptions, option, positive_int
 
 DEFAULT_ARCH = "original"
 CLIP_MODES = ("none", "norm", "autoclip")
+# the --help groups of `twoface train`
+_MODEL = "model"
+_LENGTH = "length"
+_LOSS = "loss and optimizer"
+_DATA = "data and augmentation"
+_SAVE = "saving and monitoring"
+_PERF = "performance"
 
 
 @dataclass
-class TrainOptions:
-    faces_a: Path
-    faces_b: Path
-    model_dir: Path
-    arch: str | None = None  # None: the model folder's arch when resuming, else "original"
-    options: dict = field(default_factory=dict)  # architecture options (--option key=value)
-    batch_size: int = 16
-    iterations: int | None = None
-    minutes: float | None = None
-    loss: str = "ssim:1,mse:1"
-    optimizer: str = "adam"
-    lr: float | None = None  # None: the optimizer's default (adam 5e-5)
-    warmup: int = 0
-    clip: str = "none"
-    clip_value: float | None = None
-    mask_loss: bool = False
-    mask_penalty: float = 0.1
-    learn_mask: bool = False
-    eye_multiplier: float = 3.0
-    mouth_multiplier: float = 2.0
-    warp: bool = True
-    warp_to_landmarks: bool = False
-    flip: bool = True
-    augment_color: bool = True
-    holdout: float = 0.05
-    gan: bool = False
-    gan_weight: float = 0.1
-    save_every: int = 250
-    snapshot_every: int = 0
-    preview_every: int = 250
-    timelapse: str | None = None
-    eval_every: int = 250
-    log_every: int = 50
-    seed: int | None = None
-    compile: bool = False
-    distributed: bool = False
-    resume: bool = True
-    device: str = "auto"
-    precision: str = "auto"
-    tensorboard: bool = True
-    quality: bool = True  # the SFace identity signal at each --eval-every
+class TrainOptions(RuntimeOptions):
+    """Every knob of training; ``twoface train`` makes one flag of each (``twoface.options``)."""
+
+    faces_a: Path = option(help="face PNGs of person A", cli=False)
+    faces_b: Path = option(help="face PNGs of person B", cli=False)
+    model_dir: Path = option(help="the model folder", cli=False)
+    arch: str | None = option(None, group=_MODEL,  # None: the model folder's arch when resuming, else "original"
+                              help="architecture: original, lightweight, iae, dfaker, villain, realface, dlight, custom",
+                              default_help="original, or the model folder's when resuming")
+    options: dict = option(default_factory=dict, cli=False, help="architecture options (--option key=value)")
+    learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
+    gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
+    gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")
+    iterations: int | None = option(None, type=positive_int, metavar="N", group=_LENGTH, default_help="",
+                                    help="stop after N iterations in all (counting earlier runs of this model)")
+    minutes: float | None = option(None, metavar="M", group=_LENGTH, help="stop after M minutes of this run",
+                                   default_help="run until Ctrl-C when neither is given")
+    batch_size: int = option(16, type=positive_int, group=_LENGTH, help="faces of each person per step")
+    loss: str = option("ssim:1,mse:1", group=_LOSS, help="weighted losses: ssim, ms_ssim, mae, mse, gmsd, lpl, ffl")
+    mask_loss: bool = option(False, group=_LOSS, help="weight the loss by the face mask, so the background matters less")
+    mask_penalty: float = option(0.1, group=_LOSS, help="with --mask-loss, the weight of pixels outside the mask")
+    eye_multiplier: float = option(3.0, group=_LOSS, help="loss weight of the eye regions")
+    mouth_multiplier: float = option(2.0, group=_LOSS, help="loss weight of the mouth region")
+    optimizer: str = option("adam", choices=("adam", "adamw", "adabelief", "lion"), group=_LOSS, help="optimizer")
+    lr: float | None = option(None, group=_LOSS, help="learning rate",  # None: the optimizer's default (adam 5e-5)
+                              default_help="the optimizer's; adam 5e-5")
+    warmup: int = option(0, metavar="N", group=_LOSS, help="ramp the learning rate up over N iterations")
+    clip: str = option("none", choices=CLIP_MODES, group=_LOSS,
+                       help="gradient clipping: by norm, by AutoClip percentile, or none")
+    clip_value: float | None = option(None, group=_LOSS, default_help="",
+                                      help="the norm for --clip norm (default 1.0) or the percentile for autoclip (default 10)")
+    seed: int | None = option(None, group=_LOSS, help="random seed, for repeatable runs",
+                              default_help="random, saved in state.json")
+    holdout: float = option(0.05, group=_DATA, help="share of each face set kept out for validation")
+    warp: bool = option(True, group=_DATA, help="no random warp of the inputs")
+    warp_to_landmarks: bool = option(False, group=_DATA, default_help="",
+                                     help="warp towards the landmarks of similar faces of the other person "
+                                          "instead of random noise")
+    flip: bool = option(True, group=_DATA, help="no random horizontal flips")
+    augment_color: bool = option(True, group=_DATA, help="no random colour/lightness shifts")
+    save_every: int = option(250, type=positive_int, metavar="N", group=_SAVE, help="save every N iterations")
+    snapshot_every: int = option(0, metavar="N", group=_SAVE, default_help="0 = never",
+                                 help="keep a copy of the model in snapshots/<iteration>/ every N iterations")
+    preview_every: int = option(250, type=positive_int, metavar="N", group=_SAVE,
+                                help="write previews/latest.jpg every N iterations")
+    timelapse: str | None = option(None, nargs="?", const="4", metavar="FOLDER_OR_COUNT", group=_SAVE, default_help="off",
+                                   help="also write timelapse/<iteration>.jpg at each preview: of COUNT held-out faces "
+                                        "per person (4 when given without a value), or of the face PNGs in FOLDER "
+                                        "shown as A and as B")
+    eval_every: int = option(250, type=positive_int, metavar="N", group=_SAVE,
+                             help="validation loss and identity similarity of held-out swaps every N iterations")
+    log_every: int = option(50, type=positive_int, metavar="N", group=_SAVE, help="a console line every N iterations")
+    resume: bool = option(True, negatable=True, group=_SAVE, default_help="on",
+                          help="continue the model in the folder; --no-resume starts over and replaces it at the first save")
+    tensorboard: bool = option(True, group=_SAVE, help="do not write TensorBoard logs")
+    quality: bool = option(True, group=_SAVE,  # the SFace identity signal at each --eval-every
+                           help="skip the SFace identity similarity at --eval-every (validation loss only)")
+    compile: bool = option(False, group=_PERF, default_help="",
+                           help="torch.compile the model (falls back to eager with a warning)")
+    distributed: bool = option(False, group=_PERF, default_help="",
+                               help="DistributedDataParallel across the processes of a torchrun job")
 
     def __post_init__(self) -> None:
         self.faces_a, self.faces_b, self.model_dir = Path(self.faces_a), Path(self.faces_b), Path(self.model_dir)

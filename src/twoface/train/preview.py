@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..fsutil import atomic_path
-from .checkpoint import _file_mode
+from ..fsutil import atomic_path, file_mode
 
 COLUMNS = ("A", "A->A", "A->B", "B", "B->B", "B->A")
 HEADER = 22
@@ -100,4 +99,4 @@ def write_jpeg(path: Path, bgr: np.ndarray, quality: int = 90) -> None:
         raise ValueError("JPEG encoding failed")
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.tobytes())
-        os.chmod(tmp, _file_mode())  # temp files start private; a preview is for looking at
+        os.chmod(tmp, file_mode())  # temp files start private; a preview is for looking at

@@ -75,7 +75,7 @@ class IdentityProbe:
         }
 
     @classmethod
-    def from_facesets(cls, set_a, set_b, max_faces: int = MAX_FACES, embedder=None) -> "IdentityProbe | None":
+    def from_facesets(cls, set_a, set_b, max_faces: int = MAX_FACES, embedder=None) -> IdentityProbe | None:
         """A probe over the held-out splits, or None when a side has no stored identities or no held-out face."""
         sides = []
         for fs in (set_a, set_b):

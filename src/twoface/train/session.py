@@ -105,7 +105,7 @@ def load_faces(opts: TrainOptions, size: int, seed: int, say=print):
         raise InputError(f"faces A ({opts.faces_a}) were extracted at coverage {coverage['A']} and faces B at "
                          f"{coverage['B']}; a swap needs both at the same coverage (re-extract one side)",
                          opts.faces_b)
-    for side, fs in zip("AB", sets):
+    for side in "AB":
         if png_size[side] < size:
             say(f"warning: faces {side} are {png_size[side]} px, smaller than the model's {size} px; "
                 "they are upscaled (extract with a larger --size for sharper results)")

@@ -14,7 +14,14 @@ from torch import nn
 from ..errors import ModelError
 from . import distributed
 from .losses import build_loss, mask_loss
-from .optim import GradientClipper, Warmup, build_optimizer, load_optimizer_state, optimizer_state_to_tensors
+from .optim import (
+    GradientClipper,
+    Warmup,
+    build_optimizer,
+    load_optimizer_state,
+    match_layouts,
+    optimizer_state_to_tensors,
+)
 
 
 class Pair(nn.Module):
@@ -79,7 +86,8 @@ class Stepper:
         return self.loss_fn(pred, batch.target, batch.target_mask if self.opts.mask_loss else None, weights)
 
     # --- the step ---------------------------------------------------------------------------------------
-    def _forward_backward(self, net, xa, xb, ba, bb) -> dict[str, torch.Tensor]:
+    def _forward_backward(self, net, xa, xb, ba, bb) -> tuple[dict[str, torch.Tensor], tuple | None]:
+        """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
         with self.runtime.autocast():
             pa, pb = net(xa, xb)
         la, parts_a = self.image_loss(pa, ba)
@@ -93,9 +101,8 @@ class Stepper:
             logged["gan/g"] = g_loss.detach()
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
-        if self.gan is not None:
-            self.gan.fakes = (pa.detach(), pb.detach())
-        return logged
+        fakes = (pa.detach(), pb.detach()) if self.gan is not None else None
+        return logged, fakes
 
     def step(self, iteration: int, batches) -> dict[str, float]:
         """Train on one (A, B) pair of batches; returns the losses as floats."""
@@ -104,20 +111,21 @@ class Stepper:
         self.lr = self.warmup.apply(iteration)
         if self.compiled is not None:
             try:
-                logged = self._forward_backward(self.compiled, xa, xb, ba, bb)
+                logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb)
             except Exception as err:  # compilation happens here, at the first call
                 self.say(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
                          "running eagerly")
                 self.compiled = None
         if self.compiled is None:
-            logged = self._forward_backward(self.net, xa, xb, ba, bb)
+            logged, fakes = self._forward_backward(self.net, xa, xb, ba, bb)
         self.scaler.unscale_(self.optimizer)
         if self.opts.clip != "none":
             logged["grad_norm"] = torch.tensor(self.clipper(self.params))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.gan is not None:
-            logged.update(self.gan.step(ba, bb))
+            assert fakes is not None
+            logged.update(self.gan.step(ba, bb, fakes))
         return {k: float(v) for k, v in logged.items()}
 
     # --- checkpoint state ---------------------------------------------------------------------------------
@@ -169,17 +177,3 @@ class Stepper:
         if self.gan is not None:
             self.gan.load_state(tensors, meta, weights or {}, path)
 
-
-def match_layouts(optimizer: torch.optim.Optimizer) -> None:
-    """Give loaded state tensors their parameter's memory layout (channels_last), as fresh ones have.
-
-    Not only for speed: an elementwise kernel over mixed layouts takes another code path (no
-    vector FMA), whose rounding differs, and the resumed run would drift from the straight one.
-    """
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            state = optimizer.state.get(p, {})
-            if p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous():
-                for k, v in state.items():
-                    if isinstance(v, torch.Tensor) and v.shape == p.shape:
-                        state[k] = v.contiguous(memory_format=torch.channels_last)

@@ -16,6 +16,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import TwofaceError
 from . import checkpoint as ck
@@ -23,8 +24,7 @@ from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
 from .options import TrainOptions
-from .session import (check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir,
-                      stderr_say)
+from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir, stderr_say
 from .signals import StopRequest, TrainingInterrupted
 from .step import Stepper
 
@@ -247,8 +247,7 @@ class Trainer:
         return out
 
 
-def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, arch: str | None = None,
-          batch_size: int = 16, iterations: int | None = None, minutes: float | None = None, **options) -> dict:
+def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, **options: Any) -> dict:
     """Train (or resume) a swap model; the Python twin of ``twoface train``.
 
     ``arch``: an architecture name (default ``original`` for a new model; a resumed model keeps
@@ -266,8 +265,7 @@ def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, arch:
     Ctrl-C/SIGTERM save first, then raise :class:`TrainingInterrupted` (a KeyboardInterrupt)
     carrying the same summary.
     """
-    opts = TrainOptions(faces_a=faces_a, faces_b=faces_b, model_dir=model_dir, arch=arch, batch_size=batch_size,
-                        iterations=iterations, minutes=minutes, **options)
+    opts = TrainOptions(faces_a=Path(faces_a), faces_b=Path(faces_b), model_dir=Path(model_dir), **options)
     main = not opts.distributed or os.environ.get("RANK", "0") == "0"
     if not main:
         return Trainer(opts).run()

@@ -1,7 +1,7 @@
-"""The trained model as convert and evaluate use it: batches of aligned crops in, faces out.
+"""A model folder run on faces, as convert, evaluate and export use it: aligned crops in, faces out.
 
 Why a wrapper: the model speaks torch (N×3×S×S RGB in [0, 1]) while the rest of
-convert speaks OpenCV (uint8 BGR H×W×3); this is the one place that converts,
+the pipeline speaks OpenCV (uint8 BGR H×W×3); this is the one place that converts,
 runs under the runtime's autocast, and reads the training framing (crop size
 and coverage) from config.json so crops match what the model learned.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,8 @@ class Framing:
     learn_mask: bool
 
 
-def model_framing(model, config: dict) -> Framing:
+def model_framing(model: torch.nn.Module, config: dict) -> Framing:
+    """The crop size and coverage the model was trained with (old configs kept coverage at the top)."""
     from ..faces.align import DEFAULT_COVERAGE
 
     faces = config.get("faces") or {}
@@ -37,8 +39,8 @@ def model_framing(model, config: dict) -> Framing:
 class Swapper:
     """Runs a twoface model on batches of aligned crops."""
 
-    def __init__(self, model_dir: str | Path, runtime):
-        from ..train.checkpoint import load_model
+    def __init__(self, model_dir: str | Path, runtime: Any):
+        from .folder import load_model
 
         model_dir = Path(model_dir)
         if not model_dir.exists():

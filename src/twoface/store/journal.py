@@ -40,7 +40,7 @@ class JournalEntry:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
 
     @classmethod
-    def from_json(cls, d: dict) -> "JournalEntry":
+    def from_json(cls, d: dict) -> JournalEntry:
         return cls(by=str(d["by"]), moves=[(str(a), str(b)) for a, b in d["moves"]],
                    dirs=[str(x) for x in d.get("dirs", [])], options=dict(d.get("options", {})),
                    status=str(d.get("status", "done")), created=str(d.get("created", "")))
@@ -71,7 +71,7 @@ class Journal:
         return self.root / JOURNAL_NAME
 
     @classmethod
-    def load(cls, root: str | Path) -> "Journal":
+    def load(cls, root: str | Path) -> Journal:
         root = Path(root)
         path = root / JOURNAL_NAME
         if not path.exists():

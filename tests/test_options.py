@@ -1,0 +1,83 @@
+"""Options are declared once: every CLI default, choice list and flag comes from the stage's dataclass."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from twoface.cli import build_parser
+from twoface.convert.options import ConvertOptions
+from twoface.extract import ExtractOptions
+from twoface.options import default_of, flag_of
+from twoface.train.options import TrainOptions
+
+VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions}
+
+
+def _subparser(verb: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[verb]
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_cli_default_equals_its_dataclass_default(verb):
+    cls = VERBS[verb]
+    actions = {a.dest: a for a in _subparser(verb)._actions}
+    checked = 0
+    for f in dataclasses.fields(cls):
+        spec = flag_of(f)
+        if spec is None or not spec.cli:
+            continue
+        assert f.name in actions, f"{cls.__name__}.{f.name} has no --flag on `twoface {verb}`"
+        action = actions[f.name]
+        assert action.default == default_of(f), f"--{f.name}: CLI default {action.default!r} != {default_of(f)!r}"
+        if spec.choices is not None:
+            assert list(action.choices) == list(spec.choices)
+        checked += 1
+    assert checked == {"extract": 13, "convert": 30, "train": 36}[verb]
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_parsing_no_flags_builds_the_default_options(verb, tmp_path):
+    """What `run` passes on (values_from over the fields) makes exactly the dataclass's defaults."""
+    from twoface.options import values_from
+
+    required = {"extract": ["in.mp4", "-o", "out"], "convert": ["in.mp4", "-m", "m", "-o", "o.mp4"],
+                "train": ["--faces-a", str(tmp_path / "a"), "--faces-b", str(tmp_path / "b"), "-m", "m"]}[verb]
+    args = build_parser().parse_args([verb, *required])
+    cls = VERBS[verb]
+    given = values_from(cls, args)
+    if verb == "train":
+        opts = cls(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model, **given)
+        plain = cls(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model)
+    else:
+        opts, plain = cls(**given), cls()
+    assert opts == plain
+
+
+def test_flags_parse_to_the_fields():
+    args = build_parser().parse_args(["convert", "in.mp4", "-m", "m", "-o", "o.mp4", "--erode", "3%", "--no-smooth",
+                                      "--rotate", "90,270", "--filter", "a.png", "b.png", "--preset", "medium",
+                                      "--skip-unchanged", "--device", "cpu"])
+    from twoface.options import values_from
+
+    opts = ConvertOptions(**values_from(ConvertOptions, args))
+    assert (opts.erode, opts.smooth, opts.rotate, opts.filter, opts.preset, opts.keep_unchanged, opts.device) == (
+        3.0, False, [90, 270], ["a.png", "b.png"], "medium", False, "cpu")
+    t = build_parser().parse_args(["train", "--faces-a", "a", "--faces-b", "b", "-m", "m", "--no-warp", "--timelapse",
+                                   "--no-resume"])
+    assert (t.warp, t.timelapse, t.resume, t.flip) == (False, "4", False, True)
+
+
+def test_one_x264_preset_default():
+    import inspect
+
+    from twoface.media.segmented import SegmentedVideoWriter
+    from twoface.media.writer import VideoWriter
+    from twoface.media.x264 import DEFAULT_PRESET
+
+    assert ConvertOptions().preset == DEFAULT_PRESET == "superfast"
+    for cls in (VideoWriter, SegmentedVideoWriter):
+        assert inspect.signature(cls.__init__).parameters["preset"].default == DEFAULT_PRESET
