@@ -30,8 +30,26 @@ def _free_port() -> int:
 def _ray(*args: str, temp: str) -> None:
     common = ["--num-cpus", "1", "--num-gpus", "0", "--object-store-memory", str(80 * 1024 * 1024),
               "--disable-usage-stats", "--node-ip-address", "127.0.0.1", "--temp-dir", temp]
-    r = subprocess.run([RAY, "start", *args, *common], capture_output=True, text=True, env=env(), timeout=180)
+    r = subprocess.run([RAY, "start", *args, *common], capture_output=True, text=True, env=env(), timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def _kill_leftovers(temps: list[str]) -> None:
+    """SIGKILL what `ray stop` left of *this* cluster: processes whose command line names its temp dirs."""
+    import signal
+
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if any(t in cmdline for t in temps):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +65,11 @@ def ray_cluster():
         _ray("--address", f"127.0.0.1:{port}", "--resources", '{"node_b": 1}', temp=temps[1])
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([RAY, "stop"], capture_output=True, env=env(), timeout=120)
+        try:
+            subprocess.run([RAY, "stop"], capture_output=True, env=env(), timeout=300)
+        except subprocess.TimeoutExpired:
+            pass
+        _kill_leftovers(temps)  # a machine too busy for `ray stop`'s grace period must not keep our nodes
         for t in temps:
             shutil.rmtree(t, ignore_errors=True)
 
