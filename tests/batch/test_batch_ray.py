@@ -28,10 +28,16 @@ def _free_port() -> int:
 
 
 def _ray(*args: str, temp: str) -> None:
+    """`ray start`, tried up to three times: Ray gives a node a fixed 30 s to register, which a
+    heavily loaded machine can miss; each failed try's processes are killed before the next."""
     common = ["--num-cpus", "1", "--num-gpus", "0", "--object-store-memory", str(80 * 1024 * 1024),
               "--disable-usage-stats", "--node-ip-address", "127.0.0.1", "--temp-dir", temp]
-    r = subprocess.run([RAY, "start", *args, *common], capture_output=True, text=True, env=env(), timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    for _ in range(3):
+        r = subprocess.run([RAY, "start", *args, *common], capture_output=True, text=True, env=env(), timeout=600)
+        if r.returncode == 0:
+            return
+        _kill_leftovers([temp])
+    raise AssertionError(r.stdout[-2000:] + r.stderr[-2000:])
 
 
 def _kill_leftovers(temps: list[str]) -> None:
