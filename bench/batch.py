@@ -105,7 +105,7 @@ def main() -> None:
     print(f"baseline (direct calls, same run) for the SAD clip: extract {ext_cpu:.1f} CPU-s / {ext_wall:.1f} s, "
           f"convert {conv_cpu:.1f} CPU-s / {conv_wall:.1f} s")
     print(f"  batch/direct convert CPU ratio: {sad_conv['cpu_seconds'] / max(conv_cpu, 1e-9):.2f} "
-          f"(the batch job includes its worker's first model load)")
+          f"(below 1: the batch job reused the model its worker had loaded for swap-a; the direct call loads it)")
     # the estimate
     cores = os.cpu_count() or 1
     e_s = ms(ext_cpu_batch, ext_frames) / 1000 * args.frames
