@@ -7,8 +7,10 @@ then times on the same frames:
   baseline:  one thread, one face per model call, torch on one thread, the same
              crop/colour/mask/paste/watermark/encode steps (faceswap's old loop);
   twoface:   `twoface.convert.convert` (decode/crop, batched inference, blend/encode
-             on three threads; torch on its default threads).
-Both write an H.264 video with the same writer settings. Target (issue 5): >= 25 frames/s.
+             on three threads; torch on its default threads);
+  onnx:      the same convert with ``engine="onnx"`` on the model exported by `twoface export`
+             (onnxruntime, fp32; torch not used), so the two engines are measured side by side.
+All write an H.264 video with the same writer settings. Target (issue 5): >= 25 frames/s.
 
 usage: .venv/bin/python bench/convert.py [--seconds 6] [--batch-size 16] [--workdir DIR]
 """
@@ -49,11 +51,11 @@ def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, 
 
     from twoface.convert.faces import FaceSource
     from twoface.convert.frame import Finisher, FrameJob, face_matrices, prepare
-    from twoface.convert.model import Swapper
     from twoface.convert.options import ConvertOptions
     from twoface.device import choose
     from twoface.media import open_media
     from twoface.media.writer import open_writer
+    from twoface.models.swapper import Swapper
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -85,14 +87,19 @@ def baseline(clip: Path, store: Path, model_dir: Path, out: Path) -> tuple[int, 
         torch.set_num_threads(threads)
 
 
-def model_only(model_dir: Path, batch_size: int, faces: int = 64) -> float:
-    """Faces/s of the model alone (batched, autocast): the ceiling for any converter on this CPU."""
+def model_only(model_dir: Path, batch_size: int, faces: int = 64, onnx_file: Path | None = None) -> float:
+    """Faces/s of the model alone (batched, autocast; or the ONNX export): the ceiling for a converter."""
     import numpy as np
 
-    from twoface.convert.model import Swapper
-    from twoface.device import choose
+    if onnx_file is not None:
+        from twoface.models.onnx_engine import OnnxSwapper
 
-    sw = Swapper(model_dir, choose("auto", "auto"))
+        sw = OnnxSwapper(onnx_file)
+    else:
+        from twoface.device import choose
+        from twoface.models.swapper import Swapper
+
+        sw = Swapper(model_dir, choose("auto", "auto"))
     crops = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(batch_size)]
     sw(crops, "b")  # warm-up (oneDNN primitives)
     t0 = time.perf_counter()
@@ -101,6 +108,30 @@ def model_only(model_dir: Path, batch_size: int, faces: int = 64) -> float:
         sw(crops, "b")
         done += batch_size
     return done / (time.perf_counter() - t0)
+
+
+def provenance_cost(clip: Path, out: Path) -> tuple[float, float, float]:
+    """(embed ms/frame wall, embed ms/frame CPU, C2PA signing s for ``out``): the marks' share of convert."""
+    import shutil
+
+    from twoface.media import open_media
+    from twoface.media.provenance import available, sign_file
+    from twoface.media.watermark import embed
+
+    frames = [f.image for _, f in zip(range(50), open_media(clip).frames())]
+    embed(frames[0])
+    t, c = time.perf_counter(), time.process_time()
+    for f in frames:
+        embed(f)
+    wall, cpu = (time.perf_counter() - t) / len(frames) * 1e3, (time.process_time() - c) / len(frames) * 1e3
+    sign = float("nan")
+    if available():
+        copy = out.with_name("sign-" + out.name)
+        shutil.copyfile(out, copy)
+        t = time.perf_counter()
+        sign_file(copy, out.name, out.suffix)  # a second signature on a copy: the same work convert did
+        sign = time.perf_counter() - t
+    return wall, cpu, sign
 
 
 def main() -> int:
@@ -127,14 +158,30 @@ def main() -> int:
     n_base, t_base = baseline(clip, store, model, work / "baseline.mp4")
     r = convert(clip, model, work / "twoface.mp4", store=store, batch_size=args.batch_size, overwrite=True,
                 progress=False)
-    base_fps, fast_fps = n_base / t_base, r.frames / r.seconds
+    from twoface.export import export
+
+    onnx_file = work / "model.onnx"
+    if not onnx_file.exists():
+        export(model, onnx_file)  # self-checked (on seeded noise: this untrained model has no face folder)
+    r_onnx = convert(clip, onnx_file, work / "onnx.mp4", store=store, batch_size=args.batch_size, overwrite=True,
+                     progress=False, engine="onnx")
+    base_fps, fast_fps, onnx_fps = n_base / t_base, r.frames / r.seconds, r_onnx.frames / r_onnx.seconds
     ceiling = model_only(model, args.batch_size)
+    ceiling_onnx = model_only(model, args.batch_size, onnx_file=onnx_file)
     print(f"720p, 64 px lightweight model, {r.frames} frames, {r.faces} faces (store given; watermark + H.264)")
     print(f"baseline (one face at a time, single-threaded): {base_fps:6.1f} frames/s")
-    print(f"twoface convert (batched, 3-stage pipeline):     {fast_fps:6.1f} frames/s")
-    print(f"ratio: {fast_fps / base_fps:.2f}x   target: >= 25 frames/s -> {'met' if fast_fps >= 25 else 'NOT met'}")
-    print(f"the model alone (batch {args.batch_size}, no decode/blend/encode): {ceiling:6.1f} faces/s "
-          f"= the ceiling for one face per frame on this CPU")
+    print(f"{'':48} {'torch':>8} {'onnx':>8}")
+    print(f"{'twoface convert (batched, 3-stage pipeline)':48} {fast_fps:8.1f} {onnx_fps:8.1f}  frames/s")
+    print(f"{'the model alone (batch ' + str(args.batch_size) + ', no decode/blend/encode)':48} {ceiling:8.1f} "
+          f"{ceiling_onnx:8.1f}  faces/s")
+    print(f"ratio to the baseline: torch {fast_fps / base_fps:.2f}x, onnx {onnx_fps / base_fps:.2f}x; "
+          f"onnx/torch {onnx_fps / fast_fps:.2f}x")
+    print(f"target: >= 25 frames/s -> torch {'met' if fast_fps >= 25 else 'NOT met'}, "
+          f"onnx {'met' if onnx_fps >= 25 else 'NOT met'}")
+    wall, cpu, sign = provenance_cost(clip, work / "twoface.mp4")
+    print(f"watermark embed: {wall:.2f} ms/frame wall, {cpu:.2f} ms/frame CPU at 720p "
+          f"({wall / (1e3 / fast_fps) * 100:.1f} % of a converted frame); C2PA signing of the output: "
+          f"{sign:.3f} s (bench/watermark.py has the detection cost)")
     return 0
 
 

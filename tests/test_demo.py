@@ -110,7 +110,8 @@ def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     video, strip, report = out / "swapped_b2a.mp4", out / "before_after.jpg", out / "report.json"
     for p in (video, strip, report):
         assert str(p) in printed and p.stat().st_size > 0
-    assert "ID retrieval" in printed
+    assert "ID retrieval" in printed and "2-identity gallery (chance 50%)" in printed
+    assert "verification" in printed and "sharpness" in printed
     data = json.loads(report.read_text())
     assert data["arch"] == "lightweight" and data["iteration"] == 2
     assert set(data["swap"]) == {"a2b", "b2a"} and data["video"]["frames_with_face"]["source"] > 30

@@ -125,8 +125,14 @@ def test_the_report_has_every_metric(tmp_path, data_dir, tiny_model, faces_a, fa
     assert _number(v["jitter"]["ratio"]) and v["jitter"]["ratio"] > 0
     assert _number(v["pose_error_deg"]["mean"]) and _number(v["expression_error"])
     assert v["identity"]["n"] >= 3 and v["identity"]["source_is"] in ("A", "B")
+    for key in ("a2b", "b2a"):
+        e = report["swap"][key]
+        assert 0.0 <= e["verification"] <= 1.0 and e["real_faces_verification"] >= 0.5
+        assert _number(e["sharpness_ratio"]) and e["sharpness_ratio"] > 0
+    assert 0.9 < report["verify_threshold"] < 1.0
     text = summary(report)
     assert "ID retrieval" in text and "jitter ratio" in text and "SSIM" in text
+    assert "3-identity gallery (chance 33%)" in text and "verification" in text and "sharpness" in text
 
 
 def test_evaluate_cli_errors_are_one_line(tmp_path, capsys, tiny_model, faces_b):
@@ -139,3 +145,55 @@ def test_evaluate_cli_errors_are_one_line(tmp_path, capsys, tiny_model, faces_b)
     code = main(["evaluate", "-m", str(tiny_model), "--faces-a", str(faces_b), "--faces-b", str(faces_b),
                  "--video", str(tmp_path / "x.mp4")])
     assert code == 2 and "--source" in capsys.readouterr().err
+
+
+# ---- the yardstick of issue 14: sharpness ratio and verification ----
+def test_a_blurred_face_scores_lower_sharpness_than_the_real_one(clip_frames):
+    face = cv2.resize(clip_frames["a"][0][60:280, 360:580], (64, 64), interpolation=cv2.INTER_AREA)
+    mask = np.zeros((64, 64), np.float32)
+    cv2.ellipse(mask, (32, 34), (22, 28), 0, 0, 360, 1.0, -1)
+    mild, strong = cv2.GaussianBlur(face, (0, 0), 0.8), cv2.GaussianBlur(face, (0, 0), 2.0)
+    real = metrics.sharpness(face, mask)
+    assert real > metrics.sharpness(mild, mask) > metrics.sharpness(strong, mask) > 0
+    r = metrics.sharpness_ratio([strong, strong], [mask, mask], [face, face], [mask, mask])
+    assert r["ratio"] < 0.2 and r["real"] == pytest.approx(real)
+    same = metrics.sharpness_ratio([face], [mask], [face], [mask])
+    assert same["ratio"] == pytest.approx(1.0)
+    # the mask matters: a sharp background outside it does not count
+    noisy_bg = strong.copy()
+    noisy_bg[mask < 0.5] = np.random.default_rng(0).integers(0, 255, noisy_bg[mask < 0.5].shape, dtype=np.uint8)
+    assert metrics.sharpness(noisy_bg, mask) == pytest.approx(metrics.sharpness(strong, mask))
+
+
+def test_the_same_person_passes_verification_and_a_different_one_fails(faces_a, faces_b):
+    from twoface.evaluate.faces import evenly, judge_faces, load_faces, to_size
+    from twoface.evaluate.judge import Judge, verify_threshold
+    from twoface.store.metadata import list_face_files
+
+    judge, size = Judge(), 64
+    emb = {}
+    for name, folder in (("A", faces_a), ("B", faces_b)):
+        h = load_faces(evenly(list_face_files(folder), 12))
+        emb[name] = judge_faces(judge, [to_size(im, size) for im in h.images],
+                                [p * (size / im.shape[0]) for p, im in zip(h.landmarks, h.images)])
+    thr = verify_threshold(size)
+    gallery_a, probes_a = emb["A"][0::2], emb["A"][1::2]
+    same = metrics.verification(probes_a, gallery_a, thr)
+    other = metrics.verification(emb["B"], gallery_a, thr)
+    assert same["n"] == 6 and same["rate"] == 1.0
+    assert other["n"] == 12 and other["rate"] == 0.0
+    assert same["mean_similarity"] > thr > other["mean_similarity"]
+
+
+def test_calibration_takes_the_one_percent_false_accept_point():
+    rng = np.random.default_rng(3)
+    ids = {n: rng.normal(size=16) for n in "PQRS"}
+    def faces(n, k):  # noqa: E306
+        return ids[n] + rng.normal(scale=0.3, size=(k, 16))
+    probes = {n: faces(n, 50) for n in ids}
+    gallery = {n: faces(n, 50) for n in ids}
+    c = metrics.calibrate_threshold(probes, gallery)
+    assert c["same_pairs"] == 200 and c["diff_pairs"] == 600 and c["feasible"]
+    assert c["diff_pass"] <= 0.01 and c["same_pass"] >= 0.99 and c["upper"] >= c["threshold"]
+    # a stricter false-accept bound can only raise the threshold
+    assert metrics.calibrate_threshold(probes, gallery, diff_pass=0.0)["threshold"] >= c["threshold"]

@@ -119,6 +119,7 @@ def test_plain_video_and_image(data_dir, inspect_json):
     assert info["kind"] == "video" and (info["width"], info["height"]) == (360, 288)
     assert info["synthetic_label"] is None and info["watermark"]["found"] is False
     assert info["synthetic"] is False and info["watermark"]["frames_checked"] > 0
+    assert info["content_credentials"]["state"] == "absent"
     res = twoface("inspect", data_dir / "convert/no_face_coffee.png")
     assert res.returncode == 0 and "image" in res.stdout
     assert "no synthetic label, no watermark" in res.stdout
@@ -175,6 +176,9 @@ def test_converted_outputs_show_label_and_watermark(data_dir, tmp_path, inspect_
     assert video["kind"] == "video" and video["frames"] == 12
     assert video["synthetic_label"]["tag"].startswith("synthetic:twoface/")
     assert video["watermark"]["found"] is True and video["synthetic"] is True
+    assert video["watermark"]["frames_checked"] == 12
+    credentials = video["content_credentials"]
+    assert credentials["state"] == "valid" and credentials["digital_source_type"].endswith("trainedAlgorithmicMedia")
 
     folder = inspect_json(tmp_path / "frames")
     assert folder["kind"] == "image folder" and folder["images"] == 4 and folder["labelled_synthetic"] == 4

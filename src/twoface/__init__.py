@@ -1,17 +1,23 @@
 """twoface: face swapping for video, offline and CPU-first, with labelled synthetic output.
 
 The Python API mirrors the CLI verbs one to one: ``twoface.extract(...)``,
-``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``,
+``twoface.train(...)``, ``twoface.convert(...)``, ``twoface.evaluate(...)``, ``twoface.export(...)``,
 ``twoface.inspect(...)``, ``twoface.sort_faces(...)``, ``twoface.prune(...)``.
 Heavy modules load lazily so ``import twoface`` (and the CLI's --help) stay fast.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 
 __version__ = "0.1.0"
+
+# Decoded-image pixel limit (bombs). OpenCV reads this when cv2 is first imported, so it is set
+# here, before any twoface module imports cv2; twoface.contracts.image applies it to Pillow too.
+MAX_IMAGE_PIXELS = 1 << 27  # 134 M pixels: a 16K x 8K frame, far above any camera or face PNG
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 # name -> (module, function). Where the name is also a submodule (twoface.extract is both the
 # stage module and its entry point), the module itself is made callable, because Python's import
@@ -21,6 +27,7 @@ _API = {
     "train": ("twoface.train", "train"),
     "convert": ("twoface.convert", "convert"),
     "evaluate": ("twoface.evaluate", "evaluate"),
+    "export": ("twoface.export", "export"),
     "inspect": ("twoface.inspect", "inspect_path"),
     "sort_faces": ("twoface.curate", "sort_faces"),
     "prune": ("twoface.curate", "prune"),
@@ -36,7 +43,7 @@ class _StageModule(types.ModuleType):
 
 def _callable_stage(module_name: str, entry: str) -> None:
     module = sys.modules[module_name]
-    module.__twoface_entry__ = entry
+    setattr(module, "__twoface_entry__", entry)  # noqa: B010 (a new attribute on a module object)
     module.__class__ = _StageModule
 
 

@@ -104,11 +104,11 @@ def _extract_members(archive: DemoArchive, path: Path, out: Path) -> None:
         else:
             with tarfile.open(path, "r:gz") as tf:
                 for member, name in wanted.items():
-                    src = tf.extractfile(member)
-                    if src is None:
+                    member_file = tf.extractfile(member)
+                    if member_file is None:
                         raise KeyError(member)
-                    with src, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                    with member_file, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(member_file, dst)
     except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
         path.unlink(missing_ok=True)  # a damaged download is fetched again next time
         raise InputError(f"the downloaded archive lacks or has a damaged demo clip ({err})", path) from err
@@ -231,7 +231,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
              arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
-             quiet: bool = False) -> DemoResult:
+             gallery: list[str | Path] | tuple = (), quiet: bool = False) -> DemoResult:
     """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
     from .convert import convert
     from .evaluate import evaluate
@@ -240,7 +240,8 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
 
     output = Path(output)
     check_output(output, overwrite)
-    clips = fetch_clips(cache, clips_dir, say=lambda t: _say(quiet, t))
+    clips = fetch_clips(Path(cache) if cache else None, Path(clips_dir) if clips_dir else None,
+                        say=lambda t: _say(quiet, t))
     work = output / "work"
     faces_a, faces_b, stores, model = work / "faces_a", work / "faces_b", work / "stores", work / "model"
     if overwrite and work.exists():
@@ -265,5 +266,5 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     _say(quiet, "demo: evaluating")
     report_path = output / "report.json"
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
-                      device=device, precision=precision, progress=not quiet)
+                      gallery=list(gallery), device=device, precision=precision, progress=not quiet)
     return DemoResult(output, video, strip, report_path, report, clips)

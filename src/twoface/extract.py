@@ -20,8 +20,10 @@ import numpy as np
 
 from .errors import InputError, StoreError
 from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
-from .fsutil import atomic_write_bytes, fingerprint
+from .fsutil import atomic_write_bytes
+from .media.sequence import source_fingerprint
 from .options import option
+from .progress import FrameProgress
 from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
 
 # Options that shape the faces and the store: a resumed run must use the same values.
@@ -46,6 +48,10 @@ class ExtractOptions(FaceOptions):
     debug_landmarks: str | None = option(None, help="also write frames with landmarks drawn, for checking",
                                          metavar="FOLDER", default_help="", group="run")
     commit_every: float = option(2.0, help="seconds between store commits", cli=False)
+    reference_video: str | None = option(None, metavar="FILE", group="run",
+                                         help="for a numbered frame sequence: the video it was dumped from, so the "
+                                              "store records that video's frame times and rate (frames matched by "
+                                              "number)")
 
     def validate(self) -> None:
         """Refuse impossible values up front, before any file is opened or written."""
@@ -84,13 +90,26 @@ class ExtractResult:
     total_frames: int
     resumed_from: int  # first frame of this run (0 for a fresh run)
     frames_with: dict[int, int] = field(default_factory=dict)  # face count -> number of frames (whole store)
+    rewritten: int = 0  # faces of earlier runs written again because the face folder had none
+    skipped: int = 0  # frames/images that could not be decoded and were left out
 
 
 def _source_info(media, path: Path) -> SourceInfo:
     info = media.info
-    return SourceInfo(path=str(path.resolve()), fingerprint=fingerprint(path), frame_count=int(info.frame_count),
+    return SourceInfo(path=str(path.resolve()), fingerprint=source_fingerprint(path), frame_count=int(info.frame_count),
                       fps=float(info.fps or 0.0), width=int(info.width), height=int(info.height),
                       is_video=bool(info.is_video))
+
+
+def _record_sequence(db: AlignmentsStore, media, reference) -> None:
+    """A numbered sequence's pattern, range and gaps (frame rows are keyed by frame number), and its reference."""
+    summary = getattr(media, "summary", None)
+    if summary is not None:
+        db.set_meta("sequence", summary())
+    if reference is not None:
+        db.set_meta("reference_video", {"path": str(reference.path.resolve()), "fps": reference.fps,
+                                        "time_base": str(reference.time_base), "frames": len(reference.times),
+                                        "first_number": reference.base})
 
 
 def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart: bool) -> AlignmentsStore:
@@ -107,11 +126,17 @@ def _open_store(store_path: Path, src: SourceInfo, opts: ExtractOptions, restart
             changed = sorted(k for k in opts.shaping() if old_opts.get(k) != opts.shaping()[k])
             raise StoreError(f"this store was extracted with other options ({', '.join(changed)}); "
                              f"rerun with the same options to resume, or pass --restart", store_path)
-        store.set_source(src)
-        store.set_meta("extract_options", opts.shaping())
+        if old is not None and old.frame_count:
+            src.frame_count = old.frame_count  # the exact count of a finished run beats the container's estimate
+        # written only when different: a rerun that has nothing to do leaves the store's bytes alone
+        if old != src:
+            store.set_source(src)
+        if old_opts != opts.shaping():
+            store.set_meta("extract_options", opts.shaping())
         from . import __version__
 
-        store.set_meta("twoface_version", __version__)
+        if store.get_meta("twoface_version") != __version__:
+            store.set_meta("twoface_version", __version__)
         return store
     except BaseException:
         store.close()
@@ -129,12 +154,16 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
 
     opts = ExtractOptions(**options)
     opts.validate()
+    from .media.sequence import is_pattern
+
     input = Path(input)
-    if not input.exists():
+    if not input.exists() and not is_pattern(input):
         raise InputError("no such file or folder", input)
     identity = IdentityFilter.load(opts)
     store_path = Path(store) if store is not None else default_store_path(input)
     faces_path = Path(faces_dir) if faces_dir is not None else None
+    _refuse_inside_input(input, faces_path, "-o")
+    _refuse_inside_input(input, Path(opts.debug_landmarks) if opts.debug_landmarks else None, "--debug-landmarks")
     if faces_path is not None:
         if faces_path.exists() and not faces_path.is_dir():
             raise InputError("output exists and is not a folder", faces_path)
@@ -149,29 +178,70 @@ def extract(input: str | Path, faces_dir: str | Path | None, store: str | Path |
         debug_dir.mkdir(parents=True, exist_ok=True)
 
     media = open_media(input)
+    from .media.reference import attach
+
+    reference = attach(media, opts.reference_video)  # frame times (and fps) of the video it came from
     src = _source_info(media, input)
     db = _open_store(store_path, src, opts, restart)
+    _record_sequence(db, media, reference)
     try:
         start = db.last_frame() + 1
         run = _Run(opts, media, db, src, faces_path, debug_dir, identity, progress)
+        rewritten = 0
+        wanted = _faces_to_rewrite(db, faces_path) if start > 0 else {}
+        if wanted:  # a finished store, an empty face folder: write its faces again, store untouched
+            rewrite = _Run(opts, media, db, src, faces_path, None, identity, progress, only=wanted)
+            rewrite.go(min(wanted))
+            rewritten = rewrite.rewritten
         frames, faces = run.go(start)
         db.commit()
-        if run.reached_end and opts.every == 1 and run.last_index >= 0:
+        if run.reached_end and opts.every == 1 and run.last_index >= 0 and media.info.is_video:
             # the decoded count is exact; the container's was an estimate
             src.frame_count = run.last_index + 1
             db.set_source(src)
         counts: dict[int, int] = collections.Counter(row.faces for row in db.frames())
         return ExtractResult(store=store_path, faces_dir=faces_path, frames=frames, faces=faces,
                              total_faces=db.face_count(), total_frames=db.frame_count(),
-                             resumed_from=start, frames_with=dict(counts))
+                             resumed_from=start, frames_with=dict(counts), rewritten=rewritten,
+                             skipped=int(getattr(media, "skipped", 0) or 0))
     finally:
         db.close()
 
 
-class _Run:
-    """One pass over the frames: a pool of analyzers, results written in frame order."""
+def _refuse_inside_input(input: Path, out: Path | None, flag: str) -> None:
+    """Faces written among (or under) the input images would be read back as frames next time."""
+    if out is None or not input.is_dir():
+        return
+    inp, dest = input.resolve(), out.resolve()
+    if dest == inp or inp in dest.parents:
+        raise InputError(f"{flag} must not be the input image folder or inside it; choose a folder beside it "
+                         f"(e.g. {input.name}-faces)", out)
 
-    def __init__(self, opts, media, db, src, faces_path, debug_dir, identity, progress):
+
+def _faces_to_rewrite(db: AlignmentsStore, faces_path: Path | None) -> dict[int, set[int]]:
+    """(frame -> face indices) of a store's faces when the face folder holds no face PNG at all.
+
+    A folder with some faces is a resumed or curated one: faces the user deleted stay deleted.
+    """
+    if faces_path is None or db.face_count() == 0:
+        return {}
+    if any(not p.name.startswith(".") for p in faces_path.rglob("*.png")):
+        return {}
+    wanted: dict[int, set[int]] = {}
+    for f in db.faces():
+        wanted.setdefault(f.frame, set()).add(f.face)
+    return wanted
+
+
+class _Run:
+    """One pass over the frames: a pool of analyzers, results written in frame order.
+
+    With ``only`` (frame -> face indices) it writes just those faces again and leaves the store alone.
+    """
+
+    def __init__(self, opts, media, db, src, faces_path, debug_dir, identity, progress, only=None):
+        self.only = only
+        self.rewritten = 0
         self.opts, self.media, self.db, self.src = opts, media, db, src
         self.faces_path, self.debug_dir = faces_path, debug_dir
         self.progress = progress
@@ -193,23 +263,28 @@ class _Run:
             cv2.setNumThreads(1)  # our threads already fill the cores; OpenCV's own pool would oversubscribe
         total = self.media.info.frame_count
         frames_done = faces_done = 0
-        bar = _Progress(self.progress, total, start, str(self.src.path))
+        bar = FrameProgress("extract", self.src.path, total, start, enabled=self.progress, count="faces")
         pending: collections.deque = collections.deque()
         try:
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
+                last_wanted = max(self.only) if self.only else None
                 for frame in self.media.frames(start=start, every=self.opts.every):
+                    if last_wanted is not None and frame.index > last_wanted:
+                        break
+                    if self.only is not None and frame.index not in self.only:
+                        continue
                     self.last_index = frame.index
                     pending.append(pool.submit(self._work, frame))
                     while len(pending) > workers * 2:  # bounded: memory stays flat
                         f, n = self._write(pending.popleft().result())
                         frames_done += f
                         faces_done += n
-                        bar.update(frames_done, faces_done, self.last_index)
+                        bar.update(self.last_index, faces_done)
                 while pending:
                     f, n = self._write(pending.popleft().result())
                     frames_done += f
                     faces_done += n
-                    bar.update(frames_done, faces_done, self.last_index)
+                    bar.update(self.last_index, faces_done)
                 self.reached_end = True
         finally:
             for p in pending:
@@ -221,6 +296,13 @@ class _Run:
 
     def _write(self, result) -> tuple[int, int]:
         index, time_s, name, faces, debug = result
+        if self.only is not None:
+            for f in faces:
+                if f.record.face in self.only.get(index, ()):
+                    atomic_write_bytes(self.faces_path / face_filename(self.src.path if name is None else name,
+                                                                       index, f.record.face), f.png)
+                    self.rewritten += 1
+            return 1, len(faces)
         if self.faces_path is not None:
             for f in faces:
                 atomic_write_bytes(self.faces_path / face_filename(self.src.path if name is None else name,
@@ -251,47 +333,6 @@ def _draw_debug(image: np.ndarray, faces: list[AnalyzedFace]) -> np.ndarray:
         cv2.putText(out, f"{f.record.face} yaw {f.record.pose[0]:.0f} roll {f.record.pose[2]:.0f}", (x, max(12, y - 6)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1)
     return out
-
-
-class _Progress:
-    """A rich progress bar on stderr (frames/s, faces, ETA), or nothing."""
-
-    def __init__(self, enabled: bool, total: int, start: int, label: str):
-        self._p = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._p = Progress(TextColumn("[bold]extract[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]:.1f} frames/s  {task.fields[faces]} faces"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-        self._p.start()
-        self._task = self._p.add_task(Path(label).name, total=max(total, start) or None, completed=start,
-                                      fps=0.0, faces=0)
-        import time
-
-        self._t0 = time.monotonic()
-        self._start = start
-
-    def update(self, frames: int, faces: int, index: int) -> None:
-        if self._p is None:
-            return
-        import time
-
-        dt = max(time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt, faces=faces)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
 
 
 from . import _callable_stage  # noqa: E402  (so that twoface.extract(...) calls extract())

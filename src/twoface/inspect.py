@@ -3,9 +3,10 @@
 One entry point, :func:`inspect_path`, returns a JSON-able dict whose ``kind``
 is one of: ``face image``, ``face folder``, ``alignments store``, ``model``,
 ``weights file``, ``video``, ``image``, ``image folder``. For videos and images
-it reports the synthetic label twoface writes into converted outputs and
-whether the invisible watermark is present, so anyone can check whether a
-file came out of ``twoface convert``.
+it reports the synthetic label twoface writes into converted outputs, its
+C2PA Content Credentials (valid / invalid / absent, and the claims) and
+whether the invisible watermark is present (its score and how many frames
+were pooled), so anyone can check whether a file came out of ``twoface convert``.
 
 Why read headers rather than load things: inspect must be fast and safe on any
 file a user points it at. Model weights are never loaded (the safetensors header
@@ -14,10 +15,9 @@ files are refused with one clear message.
 """
 from __future__ import annotations
 
-import json
-import struct
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, ModelError, TwofaceError
 
@@ -25,7 +25,7 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FORMAT = "twoface-model"  # config.json "format" (train/checkpoint.py)
-WATERMARK_FRAMES = 24  # frames of a video (spread over it) folded into the watermark test
+WATERMARK_FRAMES = 48  # frames of a video (spread over it) pooled into the watermark test
 FOLDER_SAMPLE = 8  # images of a folder folded into the watermark test
 UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments store (.twoface.db), "
            "a model folder, or a video or image")
@@ -33,7 +33,11 @@ UNKNOWN = ("is not something twoface knows: expected a face PNG, an alignments s
 
 def inspect_path(path: str | Path) -> dict:
     """Identify ``path`` and summarise it (the ``twoface inspect`` verb)."""
+    from .media.sequence import is_pattern
+
     path = Path(path)
+    if not path.exists() and is_pattern(path):
+        return _inspect_sequence(path)
     if not path.exists():
         raise InputError("no such file or folder", path)
     if path.is_dir():
@@ -49,6 +53,10 @@ def inspect_path(path: str | Path) -> dict:
         raise InputError(f"file is empty; {UNKNOWN[3:]}", path)
     if head.startswith(SQLITE_MAGIC):
         return inspect_store(path)
+    if head.startswith(PNG_MAGIC):
+        from .contracts.image import png_chunks, png_size
+
+        png_size(png_chunks(path.read_bytes(), path), path)  # damaged, truncated or a bomb: said so
     if head.startswith(PNG_MAGIC) and _has_face_meta(path):
         return inspect_face(path)
     if path.suffix.lower() == ".safetensors":
@@ -60,10 +68,13 @@ def inspect_path(path: str | Path) -> dict:
 
 # ---- faces ---------------------------------------------------------------------------
 def _has_face_meta(path: Path) -> bool:
-    from .media.png import read_text_chunks
+    """Whether the PNG carries a twoface metadata chunk (readable or not: reading it is inspect_face's job)."""
     from .store.metadata import KEYWORD
 
-    return KEYWORD.decode() in read_text_chunks(path.read_bytes())
+    try:
+        return b"iTXt" + KEYWORD + b"\x00" in path.read_bytes()
+    except OSError:
+        return False
 
 
 def _scheme(n: int) -> str:
@@ -138,10 +149,13 @@ def inspect_store(path: Path) -> dict:
 def _read_json(path: Path) -> dict | None:
     if not path.exists():
         return None
+    from .contracts.jsonsafe import load_json
+
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"unreadable JSON ({err})", path) from err
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"unreadable ({err.strerror or err})", path) from err
+    data = load_json(raw, path, "unreadable JSON", ModelError, allow_nan=path.name == "state.json")
     if not isinstance(data, dict):
         raise ModelError("expected a JSON object", path)
     return data
@@ -149,28 +163,11 @@ def _read_json(path: Path) -> dict | None:
 
 def safetensors_header(path: Path) -> dict:
     """The JSON header of a safetensors file (names, dtypes, shapes), without reading tensors."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            raw = fh.read(8)
-            if len(raw) < 8:
-                raise ModelError("too short to be a safetensors file", path)
-            (n,) = struct.unpack("<Q", raw)
-            if n > min(size - 8, 100 << 20):
-                raise ModelError("not a safetensors file (bad header length)", path)
-            header = json.loads(fh.read(n))
-    except OSError as err:
-        from .errors import from_os_error
+    from .contracts.model_files import check_safetensors
 
-        raise from_os_error(err, path) from err
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ModelError(f"not a safetensors file ({err})", path) from err
-    if not isinstance(header, dict):
-        raise ModelError("not a safetensors file", path)
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + n + end > size:
-        raise ModelError(f"truncated: the header promises {8 + n + end} bytes, the file has {size}", path)
-    return header
+    if not path.is_file():
+        raise ModelError("no such safetensors file", path)
+    return check_safetensors(path)
 
 
 def inspect_weights(path: Path) -> dict:
@@ -241,23 +238,27 @@ def _label(path: Path):
 
 
 def _watermark(result) -> dict:
-    return {"found": bool(result.found), "score": round(float(result.score), 2),
-            "threshold": float(result.threshold), "frames_checked": int(result.frames)}
+    from .media.watermark import false_positive_bound
+
+    out = {"found": bool(result.found), "score": round(float(result.score), 2),
+           "threshold": round(float(result.threshold), 2), "frames_checked": int(result.frames),
+           "false_positive_bound": false_positive_bound(result.threshold)}
+    if result.found:
+        out.update(scale=round(float(result.scale), 3), flipped=bool(result.flipped))
+    return out
 
 
 def _watermark_images(images: list) -> dict:
-    """Fold the sampled images into one tile and test it (as detect_video does for frames)."""
-    from .media.watermark import THRESHOLD, WatermarkResult, fold, score
+    """Pool the sampled images (those of the first one's size) and test them once."""
+    from .media.watermark import detect_frames
 
-    acc, used = None, 0
-    for image in images:
-        folded = fold(image)
-        if folded is None or (acc is not None and folded.shape != acc.shape):
-            continue
-        acc = folded if acc is None else acc + folded
-        used += 1
-    z = 0.0 if acc is None else score(acc)
-    return _watermark(WatermarkResult(z >= THRESHOLD, z, THRESHOLD, used))
+    return _watermark(detect_frames(images))
+
+
+def _credentials(path: Path) -> dict:
+    from .media.provenance import read_credentials
+
+    return read_credentials(path)
 
 
 def inspect_media(path: Path) -> dict:
@@ -287,9 +288,11 @@ def inspect_media(path: Path) -> dict:
         "frames": info.frame_count, "fps": info.fps, "duration_s": info.duration,
         "has_audio": info.has_audio, "rotation": info.rotation,
         "synthetic_label": label,
+        "content_credentials": _credentials(path),
         "watermark": mark,
     }
-    out["synthetic"] = bool(label) or out["watermark"]["found"]
+    out["synthetic"] = bool(label) or out["watermark"]["found"] or \
+        (out["content_credentials"].get("digital_source_type") or "").endswith("trainedAlgorithmicMedia")
     return out
 
 
@@ -316,14 +319,11 @@ def _nested_faces(path: Path) -> bool:
 
 
 def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
-    import cv2
-
     labels = [_label(p) for p in images]
     step = max(1, len(images) // FOLDER_SAMPLE)
-    sample = [im for im in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE])
-              if im is not None]
+    sample = [im for im in (_read_or_none(p) for p in images[::step][:FOLDER_SAMPLE]) if im is not None]
     first = sample[0] if sample else None
-    out = {
+    out: dict[str, Any] = {
         "kind": "image folder",
         "path": str(path),
         "images": len(images),
@@ -331,12 +331,42 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
         "height": None if first is None else int(first.shape[0]),
         "labelled_synthetic": sum(1 for x in labels if x),
         "synthetic_label": next((x for x in labels if x), None),
+        "content_credentials": _credentials(images[0]),
         "watermark": _watermark_images(sample),
     }
     out["synthetic"] = bool(out["labelled_synthetic"]) or out["watermark"]["found"]
+    from .media.sequence import open_sequence
+
+    try:
+        seq = open_sequence(path)
+    except TwofaceError:
+        seq = None
+    if seq is not None:  # numbered frames: count, range, gaps, bit depth
+        out["sequence"] = seq.summary()
+    return out
+
+
+def _inspect_sequence(path: Path) -> dict:
+    """A pattern (``shot.%04d.png``): the numbered files it matches, as an image folder plus numbering."""
+    from .media.sequence import open_sequence
+
+    seq = open_sequence(path)
+    out = _inspect_image_folder(seq.pattern.folder, [f for _, f in seq.files])
+    out.update(kind="image sequence", path=str(path), sequence=seq.summary())
     return out
 
 
 from . import _callable_stage  # noqa: E402  (so that twoface.inspect(...) calls inspect_path())
 
 _callable_stage(__name__, "inspect_path")
+
+
+def _read_or_none(path: Path):
+    """A sampled output frame, or None when it cannot be read (or declares too many pixels)."""
+    from .errors import InputError
+    from .media.reader import read_image
+
+    try:
+        return read_image(path)
+    except InputError:
+        return None

@@ -72,3 +72,21 @@ def test_an_empty_mask_changes_nothing(face_crops):
     empty = np.zeros((128, 128), np.float32)
     for name in ("avg", "match-hist", "color-transfer"):
         assert np.array_equal(COLOR_MATCHERS[name](face_crops["b"], face_crops["a"], empty), face_crops["b"])
+
+
+def test_default_colour_matching_keeps_a_soft_swap_soft(face_crops, oval_mask):
+    """Issue 14: match-hist, the old default, stretched a soft swap's histogram onto the sharp original's,
+    which adds contrast the model never drew (dark eye sockets); the default mean shift adds none."""
+    from twoface.convert.options import ConvertOptions
+    from twoface.evaluate.metrics import sharpness
+
+    target = face_crops["b"]
+    soft = cv2.GaussianBlur(target, (0, 0), 3.0)  # what an early model renders: the face, blurred
+    soft = np.clip((soft - soft.mean()) * 0.6 + soft.mean(), 0, 1).astype(np.float32)  # and flattened
+    default = get_color_matcher(ConvertOptions().color)(soft, target, oval_mask)
+    hist = get_color_matcher("match-hist")(soft, target, oval_mask)
+    luma = lambda img: cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[oval_mask >= 0.5].std()  # noqa: E731
+    assert ConvertOptions().color == "avg"
+    assert luma(default) == pytest.approx(luma(soft), rel=0.02)  # contrast as drawn
+    assert luma(hist) > 1.4 * luma(soft)  # contrast stretched onto the original's
+    assert sharpness(hist, oval_mask) > 1.5 * sharpness(default, oval_mask)

@@ -1,6 +1,7 @@
 """FaceSet on real face PNGs: the cache, the holdout split, the fingerprint, and every bad input."""
 from __future__ import annotations
 
+import logging
 import shutil
 
 import cv2
@@ -99,7 +100,7 @@ def test_pngs_without_metadata_are_counted_and_named(face_dirs, tmp_path):
         FaceSet(tmp_path, 64)
 
 
-def test_corrupt_png_is_named(face_dirs, tmp_path):
+def test_corrupt_png_is_named(face_dirs, tmp_path, caplog):
     for p in sorted(face_dirs["b"].glob("*.png"))[:3]:
         shutil.copy(p, tmp_path / p.name)
     bad = sorted(tmp_path.glob("*.png"))[1]
@@ -107,9 +108,17 @@ def test_corrupt_png_is_named(face_dirs, tmp_path):
     at = data.find(b"IDAT")
     data[at + 200:at + 260] = bytes(60)  # damage the pixels, keep the metadata chunk
     bad.write_bytes(bytes(data))
-    with pytest.raises(InputError, match="cannot decode") as err:
+    with caplog.at_level(logging.WARNING):  # one bad file is not a bad folder: named, skipped, counted
+        fs = FaceSet(tmp_path, 64)
+    assert len(fs) == 2 and bad not in fs.files
+    assert [p for p, _ in fs.skipped] == [bad] and "damaged PNG" in fs.skipped[0][1]
+    assert any(bad.name in r.getMessage() for r in caplog.records)
+    for p in sorted(tmp_path.glob("*.png")):
+        if p != bad:
+            p.write_bytes(bad.read_bytes())
+    with pytest.raises(InputError, match="damaged PNG") as err:  # nothing but damaged files: refused
         FaceSet(tmp_path, 64)
-    assert bad.name in str(err.value)
+    assert "and 2 more bad file(s)" in str(err.value)
 
 
 def test_mask_choices(face_dirs, set_a, tmp_path):

@@ -66,3 +66,17 @@ def test_refuses_a_state_of_another_seed(split):
     stream = BatchStream(split, 4, Augmenter(64, 64), seed=0)
     with pytest.raises(ValueError, match="seed"):
         stream.load_state_dict({"seed": 9, "epoch": 0, "position": 0, "batches": 0})
+
+
+def test_each_warped_input_is_paired_with_its_own_target(split):
+    """Issue 14 checked it: the streamed, fully augmented input of face i is a warp of target i,
+    never of another face of the batch (flip, rotation, colour and warp all on)."""
+    stream = BatchStream(split, 8, Augmenter(64, 64), seed=3)
+    for _ in range(3):
+        b, _state = stream.make_batch(stream.state_dict())
+        stream._state = _state
+        d = ((b.warped[:, None] - b.target[None]) ** 2).mean(dim=(2, 3, 4))  # warped i against target j
+        assert torch.equal(d.argmin(dim=1), torch.arange(8)), d
+        own = d.diagonal()
+        others = d + torch.eye(8) * 1e9
+        assert (own * 2 < others.min(dim=1).values).all(), (own, others.min(dim=1).values)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from twoface.errors import InputError
-from twoface.store.metadata import FaceMeta, read_face, read_face_meta, read_text_chunks, write_face_png
+from twoface.media.png import read_text_chunks
+from twoface.store.metadata import FaceMeta, read_face, read_face_meta, write_face_png
 
 
 def sample_meta() -> FaceMeta:

@@ -107,3 +107,28 @@ def test_spec_parsing():
                        ("mse:-1", ">= 0"), ("", "no term"), ("mse:0", "no term")]:
         with pytest.raises(TwofaceError, match=words):
             L.parse_loss_spec(bad)
+
+
+def test_default_training_loss_weights_the_face_over_the_background(faces, tmp_path):
+    """Issue 14: faceswap trains with its penalised mask loss on, and twoface now does too, so the
+    model's capacity goes to the face: an error outside the face mask costs mask_penalty of the same
+    error inside it."""
+    from twoface.train.options import TrainOptions
+
+    opts = TrainOptions(faces_a=tmp_path / "a", faces_b=tmp_path / "b", model_dir=tmp_path / "m")
+    assert opts.mask_loss and 0 < opts.mask_penalty < 1
+    loss = L.build_loss(opts.loss, mask_penalty=opts.mask_penalty)
+    n, _, s, _ = faces.shape
+    yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
+    oval = (((xx - s / 2) / (0.3 * s)) ** 2 + ((yy - s / 2) / (0.4 * s)) ** 2 <= 1).float()
+    mask = oval.expand(n, 1, s, s)
+    noise = 0.15 * torch.randn(faces.shape, generator=torch.Generator().manual_seed(0))
+    bg = (faces + noise * (1 - mask)).clamp(0, 1)
+    face = (faces + noise * mask).clamp(0, 1)
+    # per unit of area: the background error, weighted, costs far less than the face error
+    area_in, area_out = float(mask.mean()), 1 - float(mask.mean())
+    bg_cost = float(loss(bg, faces, mask)[0]) / area_out
+    face_cost = float(loss(face, faces, mask)[0]) / area_in
+    assert bg_cost < 0.35 * face_cost, (bg_cost, face_cost)
+    unmasked = float(loss(bg, faces, None)[0]) / area_out
+    assert bg_cost < 0.5 * unmasked  # SSIM windows straddling the edge keep part of it

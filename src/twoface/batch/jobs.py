@@ -97,13 +97,17 @@ def _convert(job: Job, cpus: int) -> dict:
 
     options = dict(job.options)
     opts = ConvertOptions(**options)
-    swapper, cached = _swapper(job.paths["model"], opts.device, opts.precision)
+    if getattr(opts, "engine", "torch") == "torch":
+        swapper, cached = _swapper(job.paths["model"], opts.device, opts.precision)
+    else:  # another engine (onnx): convert opens it itself
+        swapper, cached = None, False
     iteration = model_iteration(job.paths["model"])
     r = convert(job.paths["input"], job.paths["model"], job.paths["output"], store=job.paths.get("store"),
                 progress=False, swapper=swapper, **options)
     settings = {k: v for k, v in asdict(opts).items() if k not in ("device", "precision", "overwrite", "workers")}
     return {"frames_written": r.frames, "converted": r.converted, "faces": r.faces, "resumed_from": r.resumed_from,
-            "fps": r.fps, "model_cached": cached, "iteration": iteration, "arch": swapper.model.arch,
+            "fps": r.fps, "model_cached": cached, "iteration": iteration,
+            "arch": swapper.model.arch if swapper is not None else None,
             "settings": settings, **video_facts(job.paths["output"])}
 
 

@@ -13,6 +13,9 @@ examples:
   twoface convert clip.mp4 -m models/ab -o swapped.mp4 --direction b2a --color color-transfer
   twoface convert party.mp4 -m models/ab -o out.mp4 --filter alice.jpg --frames 100-400
   twoface convert photos/ -m models/ab -o swapped/ --writer images --image-format jpg
+  twoface convert clip.mp4 -m ab.onnx --engine onnx -o swapped.mp4   # no torch needed (see `twoface export`)
+  twoface convert frames/f%04d.png -m models/ab -o swapped.mp4 --reference-video clip.mp4
+  twoface convert plates/shot.####.tif -m models/ab -o out/shot.####.tif     # 16-bit in, 16-bit out
 """
 from __future__ import annotations
 
@@ -26,8 +29,11 @@ from ..options import add_options, values_from
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="a video file, an image, or a folder of images")
-    p.add_argument("-m", "--model", required=True, help="the trained model folder (from `twoface train`)")
+    p.add_argument("input", help="a video file, an image, a folder of images, or a numbered sequence "
+                                 "(frames/f%%04d.png, shot.####.tif, or a folder of numbered frames)")
+    p.add_argument("-m", "--model", required=True,
+                   help="the trained model folder (from `twoface train`), or with --engine onnx an .onnx file "
+                        "from `twoface export`")
     p.add_argument("-o", "--output", required=True,
                    help="output: a video file (.mp4/.mov/.mkv), a .gif, an image file, or a folder for images")
     p.add_argument("--store", help="alignments store of INPUT (default: INPUT.twoface.db if it exists, "

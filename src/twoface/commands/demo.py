@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="training batch size (default: 16)")
     p.add_argument("--every", type=int, default=1, metavar="N",
                    help="extract every Nth frame of the training clips (default: 1)")
+    p.add_argument("--gallery", nargs="+", default=[], metavar="DIR",
+                   help="more people for the evaluation's retrieval gallery (folders of face PNGs or photos, one "
+                        "person each); without them the gallery holds only A and B (chance 50%%)")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier demo")
     add_runtime_flags(p)
     p.add_argument("--quiet", action="store_true", help="only the final summary")
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     r = run_demo(args.output, minutes=args.minutes, cache=args.cache, clips_dir=args.clips_dir,
                  iterations=args.iterations, overwrite=args.overwrite, arch=args.arch, batch_size=args.batch_size,
                  every_a=args.every, every_b=args.every, device=args.device, precision=args.precision,
-                 quiet=args.quiet)
+                 gallery=args.gallery, quiet=args.quiet)
     print(summary(r.report))
     print(f"swapped video:     {r.video}")
     print(f"before/after:      {r.strip}")

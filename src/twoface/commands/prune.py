@@ -34,8 +34,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {r.untracked} face PNGs of this source have no entry in the store", file=sys.stderr)
     if r.other_sources:
         print(f"  {r.other_sources} face PNGs from other sources were ignored")
+    from ..curate.items import name_some
+
     if r.not_faces:
-        print(f"  {r.not_faces} PNGs without twoface metadata were ignored")
+        print(f"  {r.not_faces} PNGs without twoface metadata were ignored: {name_some(r.not_face_files)}")
+    if r.damaged:
+        print(f"  {len(r.damaged)} damaged PNGs were skipped: {name_some(r.damaged)}", file=sys.stderr)
     if r.dry_run:
         print("dry run: the store was not changed")
     return 0

@@ -91,8 +91,14 @@ def _print_sort(result) -> None:
     else:
         for g in result.groups:
             print(f"  {g.name}: {g.count} faces, {g.low:.4g} .. {g.high:.4g}")
+    from ..curate.items import name_some
+
     if result.others:
-        print(f"  {len(result.others)} PNGs without twoface metadata were left alone", file=sys.stderr)
+        print(f"  {len(result.others)} PNGs without twoface metadata were left alone: "
+              f"{name_some(result.others, result.folder)}", file=sys.stderr)
+    if result.damaged:
+        print(f"  {len(result.damaged)} damaged PNGs were skipped and left alone: "
+              f"{name_some([p for p, _ in result.damaged], result.folder)}", file=sys.stderr)
     if result.dry_run:
         print(f"dry run: would move {len(result.moves)} files ({result.unchanged} already in place):")
         for src, dst in result.moves[:MAX_PLAN_LINES]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, ModelError
+from ..errors import InputError, MissingDependency, ModelError
 from .options import ConvertOptions, parse_frames
 
 __all__ = ["convert", "ConvertOptions", "ConvertResult"]
@@ -31,6 +31,7 @@ class ConvertResult:
     seconds: float
     fps: float
     faces_from: str  # "store" or "on the fly"
+    mismatch: str | None = None  # frames of a sequence without a partner in --reference-video
 
 
 def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
@@ -40,9 +41,10 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     ``swapper``: a :class:`~twoface.models.swapper.Swapper` already loaded from ``model``, so that
     an orchestrator converting many videos (``twoface batch``) loads each model once per worker.
     """
-    from ..device import choose
     from ..media import open_media
-    from ..models.swapper import Swapper
+    from ..media.reference import attach
+    from ..media.sequence import is_pattern
+    from ..progress import FrameProgress
     from .faces import FaceSource, source_fingerprint
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
@@ -50,36 +52,46 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     opts = ConvertOptions(**options)
     selection = parse_frames(opts.frames)
     input, model, output = Path(input), Path(model), Path(output)
-    if not input.exists():
+    if not input.exists() and not is_pattern(input):
         raise InputError("no such file or folder", input)
     if output.resolve() == input.resolve():
         raise InputError("the output would replace the input; choose another output", output)
     if swapper is None:
-        swapper = Swapper(model, choose(opts.device, opts.precision))
+        swapper = open_swapper(model, opts)
     if opts.mask == "predicted" and not swapper.framing.learn_mask:
         raise ModelError("--mask predicted needs a model trained with a learned mask (train --learn-mask); "
                          "use --mask extended", model)
     media = open_media(input)
+    reference = attach(media, opts.reference_video)  # a sequence takes the timing of its video
     info = media.info
     faces = FaceSource(input, store, opts)
     try:
         faces.prepare()
         kind = output_kind(output, opts.writer)
-        if kind == "video" and not info.is_video:
-            raise InputError("a video output needs a video input; write images (a folder) instead", input)
+        if kind == "video" and not info.is_video and reference is None:
+            raise InputError("a video output needs a video input, or --reference-video for a frame sequence; "
+                             "write images (a folder) instead", input)
         if kind == "images" and not is_folder(output, kind) and info.frame_count > 1:
             raise InputError(f"has {info.frame_count} frames but the output {output.name} is one image; "
                              "give a folder (no suffix) or a video file", input)
-        out = Output(output, kind, info, opts, input, model, source_fingerprint(input))
-        bar = _Bar(progress, info.frame_count, out.resume_from, input.name)
+        out = Output(output, kind, info, opts, input, model, source_fingerprint(input),
+                     sequence=media if hasattr(media, "numbers") else None,
+                     audio_from=reference.path if reference is not None else None)
+        numbers = getattr(media, "numbers", None)  # a sequence counts frames, not frame numbers
+        done = out.resume_from if numbers is None else sum(1 for n in numbers if n < out.resume_from)
+        bar = FrameProgress("convert", input.name, info.frame_count, done, enabled=progress)
+
+        seen = [done]  # frames done so far: a sequence's frame numbers may have gaps
 
         def on_frame(index: int, written: int) -> None:
             out.mark(index)
-            bar.update(index, written)
+            seen[0] += 1
+            bar.update(seen[0] - 1)
 
         pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
-                        is_video=info.is_video, progress=on_frame,
-                        keep_default=not is_folder(output, kind))  # image folders: faces only
+                        is_video=info.is_video or reference is not None, progress=on_frame,
+                        # image folders: faces only; a numbered sequence stays whole
+                        keep_default=not is_folder(output, kind) or hasattr(media, "numbers"))
         try:
             stats = pipe.run(start=out.resume_from)
         except BaseException:
@@ -93,40 +105,33 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     return ConvertResult(output=output, kind=kind, frames=stats.frames, converted=stats.converted,
                          faces=stats.faces, skipped=stats.skipped, resumed_from=out.resume_from,
                          seconds=stats.seconds, fps=stats.fps,
-                         faces_from="store" if faces.from_store else "on the fly")
+                         faces_from="store" if faces.from_store else "on the fly",
+                         mismatch=None if reference is None else media.match.report(input, reference))
 
 
-class _Bar:
-    """A rich progress bar on stderr with frames/s, or nothing."""
+def open_swapper(model: Path, opts: ConvertOptions):
+    """The model as the pipeline runs it: torch on a model folder, or onnxruntime on an exported file.
 
-    def __init__(self, enabled: bool, total: int, start: int, label: str):
-        self._p = None
-        if not enabled:
-            return
-        import time
+    The onnx engine never imports torch, so a machine without it can convert.
+    """
+    if opts.engine == "onnx":
+        from ..models.onnx_engine import OnnxSwapper
 
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._p = Progress(TextColumn("[bold]convert[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]:.1f} frames/s"), TimeRemainingColumn(),
-                           console=Console(stderr=True))
-        self._p.start()
-        self._task = self._p.add_task(label, total=max(total, start) or None, completed=start, fps=0.0)
-        self._t0 = time.monotonic()
-        self._start = start
-        self._time = time
-
-    def update(self, index: int, written: int) -> None:
-        if self._p is None:
-            return
-        dt = max(self._time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
-            self._p = None
+        swapper = OnnxSwapper(model)
+        swapper.check_side(opts.side, model)
+        return swapper
+    if model.is_file() and model.suffix.lower() in (".onnx", ".dfm"):
+        raise ModelError("is an exported model; run it with --engine onnx (the torch engine takes a model "
+                         "folder)", model)
+    try:
+        from ..device import choose
+        from ..models.swapper import Swapper
+    except ImportError as err:
+        if (err.name or "").split(".")[0] != "torch":
+            raise
+        raise MissingDependency("the torch engine needs torch, which is not installed here; install it, or "
+                                "export the model (`twoface export`) and convert with --engine onnx") from None
+    return Swapper(model, choose(opts.device, opts.precision))
 
 
 from .. import _callable_stage  # noqa: E402  (so that twoface.convert(...) calls convert())

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..errors import StoreError
 from ..faces.analyze import AnalyzerPool, IdentityFilter
-from ..fsutil import fingerprint
 from ..store.alignments import AlignmentsStore, default_store_path
 from .options import ConvertOptions
 
@@ -34,13 +33,15 @@ class FoundFace:
 
 def source_fingerprint(path: Path) -> str:
     """The fingerprint extract records for a source (file or image folder)."""
-    return fingerprint(Path(path))
+    from ..media.sequence import source_fingerprint as fingerprint_of  # a pattern's files, else fsutil's
+
+    return fingerprint_of(Path(path))
 
 
 def open_store(input: Path, store: str | Path | None) -> AlignmentsStore | None:
     """The input's store, checked to belong to it; None when there is none (find faces on the fly)."""
     explicit = store is not None
-    path = Path(store) if explicit else default_store_path(input)
+    path = Path(store) if store is not None else default_store_path(input)
     if not path.exists():
         if explicit:
             raise StoreError("no such alignments store (leave out --store to find faces on the fly)", path)

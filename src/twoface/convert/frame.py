@@ -18,9 +18,10 @@ import numpy as np
 
 from ..faces import align
 from ..faces.masks import mask_polygons, render_mask
-from ..models.swapper import Framing
+from ..models.framing import Framing
 from .blend import paste, shape_mask
 from .color import get_color_matcher
+from .deep import paste_deep
 from .faces import FoundFace
 from .options import ConvertOptions
 
@@ -46,6 +47,7 @@ class FrameJob:
     image: np.ndarray
     faces: list[FaceJob] = field(default_factory=list)
     convert: bool = False
+    deep: np.ndarray | None = None  # the frame's own pixels above 8 bits (uint16/float32), pasted into instead
 
 
 def scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
@@ -102,7 +104,7 @@ class Finisher:
         return crop.astype(np.float32) / 255.0
 
     def __call__(self, job: FrameJob) -> np.ndarray:
-        image = job.image
+        image = job.image if job.deep is None else job.deep
         size = self.framing.output_size
         for fj in job.faces:
             if fj.face is None:
@@ -113,7 +115,8 @@ class Finisher:
             mask = shape_mask(raw, self.mask_opts)
             original = self._original(fj, size)
             face = self.color(fj.face, original, mask)
-            paste(image, face, mask, fj.m_out, seamless=self.opts.color == "seamless",
+            put = paste if job.deep is None else paste_deep
+            put(image, face, mask, fj.m_out, seamless=self.opts.color == "seamless",
                   sharpen_method=self.opts.sharpen, sharpen_amount=self.opts.sharpen_amount,
                   sharpen_radius=self.opts.sharpen_radius)
         if self.opts.scale != 1.0:

@@ -19,7 +19,8 @@ from .sharpen import SHARPENERS
 
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder side that renders the output
 WRITERS = ("video", "images", "gif")
-IMAGE_FORMATS = ("png", "jpg")
+IMAGE_FORMATS = ("png", "jpg", "tif", "exr")
+ENGINES = ("torch", "onnx")  # onnx: an exported model (`twoface export`) run by onnxruntime, no torch needed
 
 
 
@@ -41,9 +42,13 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
     blur: float = option(5.0, type=percent, metavar="PCT", group="mask", default_help="5",
                          help="soften the mask edge with a Gaussian kernel of PCT % of the crop")
     blur_passes: int = option(1, metavar="N", group="mask", help="how many times to blur")
-    color: str = option("match-hist", choices=tuple(COLOR_MATCHERS), group="colour and detail",
+    # avg (a mean shift, faceswap's avg-color default): match-hist stretched a soft swap's histogram
+    # onto the sharp original's, darkening eye sockets and flickering frame to frame (bench/quality.py:
+    # jitter ratio 3.02 -> 1.92, pose error 3.06 -> 2.70 deg on the same model; issue 14)
+    color: str = option("avg", choices=tuple(COLOR_MATCHERS), group="colour and detail",
                         help="match the swapped face's colours to the original: avg (mean shift), match-hist "
-                             "(histograms), color-transfer (Reinhard, LAB), seamless (Poisson cloning), none")
+                             "(histograms; can darken the eyes of a soft swap and flicker), color-transfer "
+                             "(Reinhard, LAB), seamless (Poisson cloning), none")
     sharpen: str = option("none", choices=tuple(SHARPENERS), group="colour and detail",
                           help="sharpen the swapped face after warping it back")
     sharpen_amount: float = option(1.0, group="colour and detail", help="strength of sharpening")
@@ -53,15 +58,24 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
     smooth_cutoff: float = option(1.0, cli=False, help="One-Euro filter: minimum cutoff frequency (Hz)")
     smooth_beta: float = option(3.0, cli=False, help="One-Euro filter: how fast the cutoff rises with speed")
     frames: str | None = option(None, metavar="RANGES", group="selection", default_help="all",
-                                help="convert only these frames, e.g. 10-200,300- (others pass through)")
+                                help="convert only these frames, e.g. 10-200,300- (others pass through); "
+                                     "frame numbers for a numbered sequence")
     keep_unchanged: bool | None = option(None, negatable=True, group="selection",
-                                         default_help="on, except for output to an image folder",
+                                         default_help="on, except for image-folder output of a video "
+                                                      "or an unnumbered folder",
                                          help="write frames without a swapped face as they are; "
                                               "--no-keep-unchanged leaves them out")
     writer: str | None = option(None, choices=WRITERS, group="output",
                                 default_help="from the output's suffix; a name without suffix is a folder",
                                 help="output kind")
-    image_format: str = option("png", choices=IMAGE_FORMATS, group="output", help="for image output")
+    image_format: str | None = option(None, choices=IMAGE_FORMATS, group="output",
+                                      default_help="the input sequence's format, else png",
+                                      help="for image output; 16-bit PNG/TIFF and float EXR inputs are written "
+                                           "back at their depth")
+    reference_video: str | None = option(None, metavar="FILE", group="output",
+                                         help="for a numbered frame sequence: the video it was dumped from; a video "
+                                              "output takes its frame rate, timestamps and audio (copied bit-exact), "
+                                              "frames matched by number")
     scale: float = option(1.0, group="output", help="resize output frames by this factor")
     quality: int = option(DEFAULT_QUALITY, metavar="CRF", group="output",
                           help="H.264 quality, lower is better, 0-51")
@@ -69,12 +83,19 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
                          help="x264 speed/size trade-off; slower presets make smaller files")
     overwrite: bool = option(False, group="output", default_help="", help="replace an existing output")
     batch_size: int = option(16, group="speed", help="faces per model batch")
+    engine: str = option("torch", choices=ENGINES, group="runtime",
+                         help="torch: run the model folder with torch; onnx: run an .onnx file from `twoface "
+                              "export` with onnxruntime, no torch needed (--device/--precision then do not apply)")
     workers: int | None = option(None, group="speed", default_help="2", help="face-finding threads when there is no store")
 
     def __post_init__(self) -> None:
         self.filter = [str(p) for p in self.filter or []]
         self.exclude = [str(p) for p in self.exclude or []]
         self.rotate = list(self.rotate or [])
+        if self.image_format is not None:
+            self.image_format = {"jpeg": "jpg", "tiff": "tif"}.get(self.image_format, self.image_format)
+        if self.reference_video is not None:
+            self.reference_video = str(self.reference_video)
         self.validate()
 
     @property
@@ -105,7 +126,9 @@ class ConvertOptions(FaceOptions, RuntimeOptions):
         choice("sharpen", self.sharpen, tuple(SHARPENERS))
         if self.writer is not None:
             choice("writer", self.writer, WRITERS)
-        choice("image-format", self.image_format, IMAGE_FORMATS)
+        if self.image_format is not None:
+            choice("image-format", self.image_format, IMAGE_FORMATS)
+        choice("engine", self.engine, ENGINES)
         number("erode", self.erode, -50, 50)
         number("blur", self.blur, 0, 100)
         number("blur-passes", self.blur_passes, 0, 20)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Pipeline:
     # ---- stages --------------------------------------------------------------------
     def _produce(self, start: int, out: queue.Queue) -> None:
         workers = self.opts.workers or max(1, min(2, os.cpu_count() or 1))
-        pending: collections.deque = collections.deque()
+        pending: collections.deque[tuple[Any, Any]] = collections.deque()
         with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-convert-find") as pool:
             for frame in self.media.frames(start=start):
                 if self._stop.is_set():
@@ -130,7 +131,7 @@ class Pipeline:
 
     def _emit(self, frame, found, out: queue.Queue) -> None:
         faces = found.result() if isinstance(found, cf.Future) else found
-        job = FrameJob(frame.index, frame.time, frame.name, frame.image)
+        job = FrameJob(frame.index, frame.time, frame.name, frame.image, deep=getattr(frame, "deep", None))
         if faces:
             matrices = face_matrices(faces, self.framing)
             if self.smoother is not None:
@@ -178,7 +179,9 @@ class Pipeline:
             if not job.convert and not self.keep_unchanged:
                 self.stats.skipped += 1
             else:
-                image = self.finish(job) if job.convert else job.image
+                # the finisher also applies --scale, which frames without a face need too
+                scaled = job.convert or self.opts.scale != 1.0
+                image = self.finish(job) if scaled else (job.image if job.deep is None else job.deep)
                 self.write(job, self.watermark(image))
                 self.stats.frames += 1
                 if job.convert:

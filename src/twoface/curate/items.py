@@ -7,31 +7,18 @@ are listed apart and never moved, so a sort cannot scramble a user's other image
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..store.metadata import FaceMeta, list_face_files, read_face_meta
+from ..progress import tracked
+from ..store.metadata import NO_METADATA, FaceMeta, list_face_files, read_face_meta
 
-T = TypeVar("T")
-PROGRESS_MIN = 200  # smaller jobs finish before a bar would be worth drawing
-
-
-def tracked(seq: list[T] | Iterable[T], description: str, enabled: bool, total: int | None = None) -> Iterator[T]:
-    """Iterate with a rich progress bar on stderr when ``enabled`` and the job is big enough."""
-    total = len(seq) if total is None and hasattr(seq, "__len__") else total
-    if not enabled or (total is not None and total < PROGRESS_MIN):
-        yield from seq
-        return
-    from rich.console import Console
-    from rich.progress import track
-
-    yield from track(seq, description=description, total=total, console=Console(stderr=True), transient=True)
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -58,11 +45,19 @@ class FaceItem:
 
 @dataclass
 class FaceFolder:
-    """The faces found under a folder, plus the PNGs that are not twoface faces."""
+    """The faces found under a folder, plus the PNGs that are not twoface faces or are damaged."""
 
     root: Path
     items: list[FaceItem]
-    others: list[Path] = field(default_factory=list)
+    others: list[Path] = field(default_factory=list)  # PNGs without twoface metadata
+    damaged: list[tuple[Path, str]] = field(default_factory=list)  # unreadable PNGs and why (skipped)
+
+
+def name_some(paths: list, root: Path | None = None, most: int = 5) -> str:
+    """'a.png, b.png, c.png ... (12 in all)': the files a summary line names."""
+    names = [(p.relative_to(root).as_posix() if root is not None else p.name) for p in paths[:most]]
+    more = f" ... ({len(paths)} in all)" if len(paths) > most else ""
+    return ", ".join(names) + more
 
 
 def rel_path(root: Path, path: Path) -> str:
@@ -78,17 +73,24 @@ def load_folder(folder: str | Path, progress: bool = False) -> FaceFolder:
     files = list_face_files(root)
     items: list[FaceItem] = []
     others: list[Path] = []
+    damaged: list[tuple[Path, str]] = []
     for p in tracked(files, "reading faces", progress):
         if any(part.startswith(".") for part in p.relative_to(root).parts[:-1]):
             continue  # hidden folders (ours or the user's) are not part of the face set
         try:
             meta = read_face_meta(p)
-        except InputError:
-            others.append(p)
+        except InputError as err:
+            if err.message == NO_METADATA:
+                others.append(p)
+            else:  # one bad file is not a bad folder: named once, skipped, counted
+                log.warning("%s; skipped", err)
+                damaged.append((p, err.message))
             continue
         rel = rel_path(root, p)
         items.append(FaceItem(path=p, rel=rel, meta=meta, original=rel))
     if not items:
-        what = f" ({len(others)} PNGs without twoface metadata)" if others else ""
-        raise InputError(f"no face images here{what}; extract faces into it with `twoface extract`", root)
-    return FaceFolder(root, items, others)
+        what = [f"{len(others)} PNGs without twoface metadata" for _ in others[:1]]
+        what += [f"{len(damaged)} damaged PNGs" for _ in damaged[:1]]
+        what_text = f" ({', '.join(what)})" if what else ""
+        raise InputError(f"no face images here{what_text}; extract faces into it with `twoface extract`", root)
+    return FaceFolder(root, items, others, damaged)

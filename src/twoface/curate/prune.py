@@ -13,6 +13,7 @@ are ignored and counted. Removal is one transaction: all or nothing.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class PruneReport:
     untracked: int = 0  # face PNGs of this source that have no store row (e.g. from an older extract)
     other_sources: int = 0  # face PNGs of other sources in mixed folders, ignored
     not_faces: int = 0  # PNGs without twoface metadata, ignored
+    not_face_files: list[Path] = field(default_factory=list)
+    damaged: list[Path] = field(default_factory=list)  # unreadable PNGs: skipped, their rows kept (by file name)
     dry_run: bool = False
 
     @property
@@ -63,6 +66,8 @@ def _kept_keys(folders: list[Path], fingerprint: str, source_path: str, report: 
     for folder in folders:
         faces = load_folder(folder, progress)
         report.not_faces += len(faces.others)
+        report.not_face_files += faces.others
+        report.damaged += [p for p, _ in faces.damaged]
         mine = [it for it in faces.items if it.meta.source_fingerprint == fingerprint]
         if not mine:
             theirs = Counter(it.meta.source_path for it in faces.items).most_common(1)[0][0]
@@ -70,6 +75,10 @@ def _kept_keys(folders: list[Path], fingerprint: str, source_path: str, report: 
                              f"source ({source_path}); nothing pruned", folder)
         report.other_sources += len(faces.items) - len(mine)
         kept.update((it.meta.frame, it.meta.face) for it in mine)
+        for p, _ in faces.damaged:  # unreadable, but not deleted: keep its row (the name says which)
+            m = re.search(r"_(\d{6,})_(\d+)\.png$", p.name)
+            if m:
+                kept.add((int(m.group(1)), int(m.group(2))))
     return kept
 
 

@@ -57,6 +57,7 @@ class SortResult:
     assignment: dict[str, str] = field(default_factory=dict)  # original relative path -> group name
     unchanged: int = 0  # faces already where this sort puts them
     others: list[Path] = field(default_factory=list)  # PNGs without twoface metadata, left alone
+    damaged: list[tuple[Path, str]] = field(default_factory=list)  # unreadable PNGs, left alone
     dry_run: bool = False
     applied: bool = False
     undo: UndoReport | None = None
@@ -86,6 +87,7 @@ def sort_faces(folder: str | Path, by: str = "identity", *, bins: int | None = N
     else:
         result, targets = _plan_key(faces, by, bins, rename, KeyOptions(reference=reference, progress=progress))
     result.others = faces.others
+    result.damaged = faces.damaged
     result.dry_run = dry_run
     result.moves = _moves(root, faces.items, targets)
     result.unchanged = len(faces.items) - len(result.moves)

@@ -21,13 +21,16 @@ Interface:
   ``twoface.faces.masks.render_mask``; when a face lacks that key it is built from its 478 landmarks
   (``faces.masks.mask_polygons``). ``"none"`` gives all-255 masks.
 
-Every user mistake (missing/empty folder, no PNGs, PNGs without twoface metadata,
-corrupt PNGs, mixed landmark schemes) raises ``InputError`` naming the folder or file.
+Every user mistake (missing/empty folder, no PNGs, PNGs without twoface metadata, mixed
+landmark schemes) raises ``InputError`` naming the folder or file. A damaged PNG among good
+ones is skipped with one warning naming it (``skipped`` lists them); only a folder of nothing
+but damaged PNGs is refused.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,8 @@ from ..errors import InputError, TwofaceError
 from ..store.metadata import FaceMeta, list_face_files, read_face
 
 NO_META = "has no twoface metadata"
+NO_META_TEXT = "no twoface metadata"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -145,8 +150,20 @@ class FaceSet:
                     results[i] = fut.result()
                 except TwofaceError as err:
                     errors.append((self.files[i], err))
+        errors.sort(key=lambda e: str(e[0]))
+        if any(NO_META_TEXT in str(e) for _, e in errors):
+            self._raise(errors)
+        self.skipped: list[tuple[Path, str]] = []
+        for path, err in errors:  # one bad file is not a bad folder: named once, skipped, counted
+            log.warning("%s; skipped", err)
+            self.skipped.append((path, err.message))
+        if len(errors) == len(self.files):
+            self._raise(errors)
         if errors:
-            self._raise(sorted(errors, key=lambda e: str(e[0])))
+            bad = {p for p, _ in errors}
+            keep = [i for i, p in enumerate(self.files) if p not in bad]
+            self.files = [self.files[i] for i in keep]
+            results = [results[i] for i in keep]
         counts = {r[2].shape[0] for r in results}
         if len(counts) > 1:
             odd = next(self.files[i] for i, r in enumerate(results) if r[2].shape[0] != results[0][2].shape[0])
@@ -158,7 +175,7 @@ class FaceSet:
         self.metas: list[FaceMeta] = [r[3] for r in results]
 
     def _raise(self, errors: list[tuple[Path, TwofaceError]]) -> None:
-        missing = [p for p, e in errors if "no twoface metadata" in str(e)]
+        missing = [p for p, e in errors if NO_META_TEXT in str(e)]
         if missing:
             raise InputError(f"{len(missing)} of {len(self.files)} PNG(s) have no twoface metadata, e.g. "
                              f"{missing[0].name} (were they written by `twoface extract`? move them out of "
@@ -200,4 +217,5 @@ class FaceSet:
                              "faces or lower --batch-size", self.folder)
 
     def describe(self) -> str:
-        return f"{len(self)} faces at {self.size} px ({len(self.train)} train, {len(self.valid)} held out)"
+        skipped = f"; {len(self.skipped)} damaged file(s) skipped" if self.skipped else ""
+        return f"{len(self)} faces at {self.size} px ({len(self.train)} train, {len(self.valid)} held out){skipped}"

@@ -15,6 +15,7 @@ returns the report (a dict) and writes it as JSON when ``output`` is given:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -23,16 +24,18 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from . import metrics
-from .faces import as_uint8, evenly, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
+from .faces import as_uint8, evenly, face_mask, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
 
 SIDES = {"a": "A", "b": "B"}
 
 
-def _say(progress: bool, text: str) -> None:
-    if progress:
-        import sys
+log = logging.getLogger(__name__)
 
-        print(text, file=sys.stderr, flush=True)
+
+def _say(progress: bool, text: str) -> None:
+    """A step of the evaluation, as an info message (``progress=False``: silent)."""
+    if progress:
+        log.info(text)
 
 
 def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarray], coverage: float) -> dict:
@@ -58,21 +61,29 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
              source: str | Path | None = None, gallery: list[str | Path] | tuple = (),
              output: str | Path | None = None, max_faces: int = 40, gallery_faces: int = 40,
              max_frames: int = 150, device: str = "auto", precision: str = "auto",
-             progress: bool = True) -> dict:
-    """Measure a model (and optionally a video it converted); see the module doc for the report."""
+             progress: bool = True, overwrite: bool = False) -> dict:
+    """Measure a model (and optionally a video it converted); see the module doc for the report.
+
+    ``output`` must not exist unless ``overwrite`` (and then it must be a twoface report).
+    """
     from ..device import choose
     from ..faces.landmarks import Landmarker
     from ..models.swapper import Swapper
-    from .judge import Judge
+    from .judge import VERIFY_CALIBRATION, Judge, verify_threshold
 
     if (video is None) != (source is None):
         raise InputError("--video and --source go together: the swapped video and the video it came from")
+    if output is not None:
+        from .output import check_output
+
+        check_output(output, overwrite)
     t0 = time.monotonic()
     model = Path(model)
     runtime = choose(device, precision)
     swapper = Swapper(model, runtime)
     fr = swapper.framing
     judge = Judge()
+    threshold = verify_threshold(fr.output_size)
     folders = {"a": Path(faces_a), "b": Path(faces_b)}
     held, train_files, how = {}, {}, {}
     for side, folder in folders.items():
@@ -82,11 +93,13 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
 
     _say(progress, "evaluate: judging the gallery faces (dlib ResNet)")
     gal: dict[str, np.ndarray] = {}
+    real: dict[str, tuple[list, list]] = {}  # real faces of A and B at output size, with their masks
     for side, name in SIDES.items():
         g = load_faces(evenly(train_files[side], gallery_faces))
-        scale = [fr.output_size / im.shape[0] for im in g.images]
-        gal[name] = judge_faces(judge, [to_size(im, fr.output_size) for im in g.images],
-                                [p * s for p, s in zip(g.landmarks, scale)])
+        imgs = [to_size(im, fr.output_size) for im in g.images]
+        pts = [p * (fr.output_size / im.shape[0]) for p, im in zip(g.landmarks, g.images)]
+        gal[name] = judge_faces(judge, imgs, pts)
+        real[name] = (imgs, [face_mask(p, fr.output_size) for p in pts])
     for folder in gallery:
         name = Path(folder).name
         while name in gal:
@@ -94,6 +107,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
 
     report: dict = {
+        "format": "twoface-report",
         "twoface_version": __version__,
         "model": str(model), "arch": swapper.config.get("arch"),
         "iteration": _iteration(model),
@@ -101,6 +115,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         "faces": {"a": str(folders["a"]), "b": str(folders["b"]), "split": {s.upper(): how[s] for s in how},
                   "held_out": {s.upper(): len(held[s].files) for s in held}},
         "gallery": {k: int(len(v)) for k, v in gal.items()},
+        "verify_threshold": threshold, "verify_calibration": VERIFY_CALIBRATION,
         "swap": {}, "reconstruction": {},
     }
     _say(progress, "evaluate: swapping and reconstructing held-out faces")
@@ -123,23 +138,33 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
             }
             emb = judge_faces(judge, swapped_u8, pts_out)
             ret = metrics.retrieval(emb, gal, SIDES[other])
+            ver = metrics.verification(emb, gal[SIDES[other]], threshold)
+            sharp = metrics.sharpness_ratio(swapped_u8, [face_mask(p, fr.output_size) for p in pts_out],
+                                            *real[SIDES[other]])
             entry = {
                 "n": ret["n"], "id_retrieval": ret["accuracy"], "chance": ret["chance"],
+                "verification": ver["rate"], "sharpness_ratio": sharp["ratio"], "sharpness": sharp,
                 "similarity_to_target": ret["similarity"][SIDES[other]],
                 "similarity_to_source": ret["similarity"][SIDES[side]],
                 "nearest": ret["nearest"],
             }
             # the judge on the real held-out faces: the ceiling the swap is compared with
-            real = metrics.retrieval(judge_faces(judge, targets, pts_out), gal, SIDES[side])
-            entry["real_faces_retrieval"] = real["accuracy"]
+            real_emb = judge_faces(judge, targets, pts_out)
+            entry["real_faces_retrieval"] = metrics.retrieval(real_emb, gal, SIDES[side])["accuracy"]
+            entry["real_faces_verification"] = metrics.verification(real_emb, gal[SIDES[side]], threshold)["rate"]
             entry.update(_pose_expression(landmarker, targets, swapped_u8, h.coverage))
             report["swap"][f"{side}2{other}"] = entry
     acc = [e["id_retrieval"] for e in report["swap"].values() if e["id_retrieval"] is not None]
     report["id_retrieval"] = float(np.mean(acc)) if acc else None
     report["chance"] = 1.0 / len(gal)
+    for key in ("verification", "sharpness_ratio"):
+        vals = [e[key] for e in report["swap"].values() if e.get(key) is not None]
+        report[key] = float(np.mean(vals)) if vals else None
 
-    if video is not None:
-        report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress)
+    if video is not None and source is not None:  # both or neither, checked above
+        # the video's faces are judged in the frame at about their own size (~130 px on the dev clips)
+        report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress,
+                                        verify_threshold(128))
     report["seconds"] = round(time.monotonic() - t0, 1)
     if output is not None:
         from ..fsutil import atomic_write_text
@@ -148,7 +173,8 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
     return report
 
 
-def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, progress: bool) -> dict:
+def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, progress: bool,
+                  threshold: float) -> dict:
     from .video import analyse, compare
 
     for p in (video, source):
@@ -167,6 +193,7 @@ def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, 
         ret = metrics.retrieval(np.stack(sw.identity), gal, target)
         out["identity"] = {"source_is": source_is, "target": target, "n": ret["n"],
                            "id_retrieval": ret["accuracy"], "chance": ret["chance"],
+                           "verification": metrics.verification(np.stack(sw.identity), gal[target], threshold)["rate"],
                            "similarity_to_target": ret["similarity"][target],
                            "similarity_to_source": ret["similarity"][source_is], "nearest": ret["nearest"]}
     return out
@@ -194,10 +221,28 @@ def _fmt(v, spec: str = ".3f") -> str:
     return "n/a" if v is None else format(v, spec)
 
 
+def headline(report: dict) -> str:
+    """One line: retrieval, verification and sharpness both ways, with the gallery size and chance."""
+    sw = report["swap"]
+
+    def both(key: str, spec: str) -> str:
+        return ", ".join(f"{k[0].upper()}->{k[-1].upper()} {_fmt(e.get(key), spec)}" for k, e in sw.items())
+
+    n = len(report["gallery"])
+    thr = report.get("verify_threshold")
+    return (f"swap quality: ID retrieval {both('id_retrieval', '.0%')} on a {n}-identity gallery "
+            f"(chance {_fmt(report.get('chance'), '.0%')}); verification {both('verification', '.0%')} "
+            f"(judge same-person threshold {_fmt(thr, '.3f')}); sharpness {both('sharpness_ratio', '.2f')} "
+            "(1 = as detailed as real faces of the target)"
+            + ("; with only A and B in the gallery retrieval is a coin toss away from chance: add people "
+               "with --gallery for a real test" if n <= 2 else ""))
+
+
 def summary(report: dict) -> str:
     """The report as a few readable lines."""
     lines = [f"model {report['model']} ({report.get('arch')}, iteration {report.get('iteration')})",
              f"judge: {report['judge']}; gallery: " + ", ".join(f"{k} {v}" for k, v in report["gallery"].items())]
+    lines.append(headline(report))
     for key, e in report["swap"].items():
         pose = e["pose_error_deg"]
         lines.append(f"{key.upper()}: ID retrieval {_fmt(e['id_retrieval'], '.0%')} of {e['n']} (chance "

@@ -58,7 +58,7 @@ def split_files(folder: Path, model_dir: Path, config: dict, max_faces: int) -> 
     try:  # data.FaceSet's own split order, so these are exactly the faces training held out
         from ..data.faceset import _split_order
     except ImportError:  # pragma: no cover - another data package: fall back to the fixed subset
-        _split_order = None
+        _split_order = None  # type: ignore[assignment]
     if holdout > 0 and seed is not None and len(files) >= 2 and _split_order is not None:
         n_valid = min(len(files) - 1, max(1, round(len(files) * holdout)))
         order = _split_order(files, int(seed))
@@ -87,6 +87,20 @@ def to_size(img: np.ndarray, size: int) -> np.ndarray:
         return img
     interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_CUBIC
     return cv2.resize(img, (size, size), interpolation=interp)
+
+
+def face_mask(points: np.ndarray, size: int) -> np.ndarray | None:
+    """The "extended" landmark mask (float, size x size) of an aligned face; None without 478 points.
+
+    Where the sharpness ratio is measured: the face itself, not the background, whose detail
+    says nothing about the swap.
+    """
+    from ..faces.masks import mask_polygons, render_mask
+
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    if pts.shape[0] != 478:
+        return None
+    return render_mask(mask_polygons(pts, ["extended"])["extended"], size)
 
 
 def as_uint8(face: np.ndarray) -> np.ndarray:
@@ -139,7 +153,12 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
             scale = size / img.shape[0]
             out.append(judge.embed_aligned(to_size(img, size), meta.landmarks_array() * scale))
         except InputError:  # a plain photo: dlib finds the face itself
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            from ..media.reader import read_image
+
+            try:
+                img = read_image(f)
+            except InputError:
+                img = None
             if img is not None:
                 out.append(judge.embed(img))
     if not out:

@@ -133,3 +133,82 @@ def retrieval(embeddings: np.ndarray, gallery: dict[str, np.ndarray], target: st
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def sharpness(img: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """High-frequency energy of a face: variance of the luma Laplacian inside ``mask`` (>= 0.5).
+
+    Why the Laplacian: a blur removes exactly the fine detail (pores, eyelashes, lip lines)
+    that it responds to, so its variance falls towards 0 as a face gets smoother, whatever
+    the face's colour. Luma in [0, 1] (uint8 is scaled), so images of any dtype compare.
+    """
+    lap = cv2.Laplacian(_gray(img), cv2.CV_64F, ksize=3, borderType=cv2.BORDER_REFLECT)
+    if mask is None:
+        return float(lap.var())
+    inside = (np.asarray(mask, np.float64).reshape(lap.shape) >= 0.5).astype(np.uint8)
+    # one pixel in from the mask's edge, so that the 3x3 Laplacian reads only pixels inside it
+    sel = cv2.erode(inside, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return float(lap[sel].var()) if sel.sum() > 1 else float("nan")
+
+
+def sharpness_ratio(swaps: list[np.ndarray], swap_masks: list[np.ndarray | None],
+                    reals: list[np.ndarray], real_masks: list[np.ndarray | None]) -> dict:
+    """Mean sharpness of the swaps over that of real faces of the target at the same size.
+
+    A blurred face scores near 0, a swap as detailed as the real target 1 (it can exceed 1
+    when the swap is noisier than a real face: speckle is high-frequency energy too).
+    """
+    def mean(imgs, masks):
+        vals = [sharpness(i, m) for i, m in zip(imgs, masks)]
+        vals = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(vals)) if vals else None
+
+    sw, real = mean(swaps, swap_masks), mean(reals, real_masks)
+    return {"swap": sw, "real": real, "ratio": None if sw is None or not real else sw / real}
+
+
+def verification(embeddings: np.ndarray, target: np.ndarray, threshold: float) -> dict:
+    """Share of ``embeddings`` whose cosine to the centroid of ``target`` (K, D) is >= ``threshold``.
+
+    The judge's same-person threshold (see judge.VERIFY_THRESHOLD) turns "nearer to the target
+    than to 11 others" (retrieval) into "close enough to be taken for the target" (verification).
+    """
+    e = np.asarray(embeddings, np.float64).reshape(-1, np.asarray(target).shape[-1])
+    if not len(e):
+        return {"n": 0, "rate": None, "threshold": threshold}
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    sims = e @ _unit(np.asarray(target, np.float64).mean(axis=0))
+    return {"n": int(len(e)), "rate": float(np.mean(sims >= threshold)), "threshold": threshold,
+            "mean_similarity": float(sims.mean())}
+
+
+def calibrate_threshold(probes: dict[str, np.ndarray], gallery: dict[str, np.ndarray],
+                        same_pass: float = 0.99, diff_pass: float = 0.01) -> dict:
+    """The cosine threshold at which >= ``same_pass`` of same-person (probe, own centroid) pairs pass
+    and <= ``diff_pass`` of different-person (probe, other centroid) pairs do.
+
+    ``probes`` and ``gallery`` map identity -> (K, D) descriptors of real faces (disjoint sets).
+    The threshold returned is the lowest that keeps different-person passes within ``diff_pass``
+    (the usual operating point: a 1 % false-accept rate); ``feasible`` says whether the same-person
+    pass rate there reaches ``same_pass`` too (when it is False, ``same_pass`` says how far short).
+    ``upper`` is the highest threshold that still passes ``same_pass`` of the same person.
+    """
+    names = [n for n in probes if n in gallery]
+    cents = np.stack([_unit(np.asarray(gallery[n], np.float64).mean(axis=0)) for n in names])
+    same, diff = [], []
+    for i, n in enumerate(names):
+        e = np.asarray(probes[n], np.float64)
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        s = e @ cents.T
+        same.append(s[:, i])
+        diff.append(np.delete(s, i, axis=1).ravel())
+    same, diff = np.concatenate(same), np.concatenate(diff)
+    d = np.sort(diff)[::-1]  # just above the (k+1)-th highest different-person cosine: k = diff_pass of them pass
+    lo = float(np.nextafter(d[min(len(d) - 1, int(np.floor(diff_pass * len(d))))], np.inf))
+    s = np.sort(same)  # the k-th lowest same-person cosine: all but k = (1 - same_pass) of them pass
+    hi = float(s[min(len(s) - 1, int(np.floor((1 - same_pass) * len(s))))])
+    feasible = hi >= lo
+    t = lo
+    return {"threshold": t, "upper": hi, "feasible": bool(feasible), "same_pass": float(np.mean(same >= t)),
+            "diff_pass": float(np.mean(diff >= t)), "same_pairs": int(len(same)), "diff_pairs": int(len(diff)),
+            "identities": names, "same_min": float(same.min()), "diff_max": float(diff.max())}

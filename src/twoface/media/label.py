@@ -28,6 +28,13 @@ def label_png(png: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
     return add_text_chunks(png, entries)
 
 
+def label_tiff(tiff: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
+    """Set a TIFF's ImageDescription to ``tag`` (16-bit TIFF frames of an image sequence)."""
+    from .tiff import set_description
+
+    return set_description(tiff, tag)
+
+
 def label_jpeg(jpeg: bytes, tag: str = SYNTHETIC_TAG) -> bytes:
     """Insert a COM segment holding ``tag`` right after the JPEG's SOI marker."""
     if not jpeg.startswith(b"\xff\xd8"):
@@ -105,7 +112,7 @@ def read_label(path: str | Path) -> dict | None:
 
     Returns ``{"tag": "synthetic:twoface/<version>", "version": ..., "where": ...}``
     where ``where`` says which field held it. Reads PNG, JPEG, GIF and any
-    container PyAV opens.
+    container PyAV opens, and TIFF's ImageDescription.
     """
     path = Path(path)
     try:
@@ -119,6 +126,10 @@ def read_label(path: str | Path) -> dict | None:
         candidates = [(f"png tEXt {k}", v) for k, v in chunks.items()]
     elif head.startswith(b"\xff\xd8"):
         candidates = [("jpeg COM", t) for t in _jpeg_comments(path.read_bytes())]
+    elif head[:4] in (b"II*\x00", b"MM\x00*"):
+        from .tiff import tiff_texts
+
+        candidates = [("tiff ImageDescription", t) for t in tiff_texts(path.read_bytes())]
     elif head[:6] in (b"GIF87a", b"GIF89a"):
         candidates = [("gif comment", t) for t in _gif_comments(path.read_bytes())]
     else:

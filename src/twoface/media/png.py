@@ -10,6 +10,9 @@ import struct
 import zlib
 from collections.abc import Iterator
 
+from ..contracts.image import inflate
+from ..errors import InputError
+
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -56,7 +59,11 @@ def iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def read_text_chunks(data: bytes) -> dict[str, str]:
-    """All tEXt/zTXt/iTXt entries of a PNG byte string, keyword -> text."""
+    """All tEXt/zTXt/iTXt entries of a PNG byte string, keyword -> text.
+
+    Compressed text is inflated with a limit (``contracts.image.inflate``): a zlib bomb in a
+    chunk is skipped like any unreadable chunk, never inflated to gigabytes.
+    """
     out: dict[str, str] = {}
     for kind, payload in iter_chunks(data):
         try:
@@ -65,13 +72,13 @@ def read_text_chunks(data: bytes) -> dict[str, str]:
                 out[k.decode("latin-1")] = v.decode("latin-1")
             elif kind == b"zTXt":
                 k, _, rest = payload.partition(b"\x00")
-                out[k.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+                out[k.decode("latin-1")] = inflate(rest[1:], None, "text chunk").decode("latin-1")
             elif kind == b"iTXt":
                 k, _, rest = payload.partition(b"\x00")
                 flag, rest = rest[0], rest[2:]
                 _lang, _, rest = rest.partition(b"\x00")
                 _tkey, _, text = rest.partition(b"\x00")
-                out[k.decode("latin-1")] = (zlib.decompress(text) if flag else text).decode("utf-8")
-        except (zlib.error, UnicodeDecodeError, IndexError):
+                out[k.decode("latin-1")] = (inflate(text, None, "text chunk") if flag else text).decode("utf-8")
+        except (InputError, UnicodeDecodeError, IndexError):
             continue
     return out

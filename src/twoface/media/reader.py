@@ -8,13 +8,11 @@ source is opened so a stage fails before it has done any work.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import InputError, from_os_error
@@ -23,14 +21,18 @@ from .frames import IMAGE_EXTS, Frame, MediaInfo, MediaSource, check_frame_args
 log = logging.getLogger(__name__)
 
 def open_media(path: str | Path) -> MediaSource:
-    """Open a video, a single image, or a folder of images. Raises InputError."""
+    """Open a video, a single image, a folder of images or a numbered sequence. Raises InputError."""
+    from .sequence import is_pattern, open_sequence
+
     path = Path(path)
+    if is_pattern(path) and not path.exists():  # shot.%04d.png, shot.####.png
+        return open_sequence(path)
     try:
         st = path.stat()
     except OSError as err:
         raise _input_error(err, path) from err
     if path.is_dir():
-        return ImageFolderSource(path)
+        return open_sequence(path) or ImageFolderSource(path)  # numbered frames, else name order
     if st.st_size == 0:
         raise InputError("is empty (0 bytes)", path)
     if not os.access(path, os.R_OK):
@@ -56,32 +58,18 @@ def _input_error(err: OSError, path: Path) -> InputError:
 def read_image(path: Path) -> np.ndarray | None:
     """BGR uint8 with EXIF orientation applied, or None if it cannot be decoded.
 
-    ``cv2.imdecode`` on bytes rather than ``cv2.imread`` so non-ASCII paths work everywhere.
+    Decoded from bytes rather than with ``cv2.imread`` so non-ASCII paths work everywhere. An
+    image whose header declares too many pixels (a bomb) raises InputError before decoding.
     """
+    from ..contracts.image import decode_image
+
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
+        data = path.read_bytes()
     except OSError:
         return None
-    if data.size == 0:
+    if not data:
         return None
-    with _quiet_opencv():
-        img = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if img is None or img.ndim != 3 or img.shape[2] != 3:
-        return None
-    return img
-
-
-@contextlib.contextmanager
-def _quiet_opencv():
-    """OpenCV prints its own warnings for broken images; we report them as InputError instead."""
-    from cv2.utils import logging as cvlog
-
-    old = cvlog.getLogLevel()
-    cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
-    try:
-        yield
-    finally:
-        cvlog.setLogLevel(old)
+    return decode_image(data, path)
 
 
 def _image_info(path: Path, first: np.ndarray, count: int) -> MediaInfo:
@@ -100,9 +88,9 @@ class ImageSource:
         self.info = _image_info(path, self._image, 1)
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
-        if start == 0:
+        if start == 0 and self._image is not None:
             yield Frame(0, 0.0, self._image.copy(), self.path.name)
 
 
@@ -127,7 +115,11 @@ class ImageFolderSource:
         self.files = entries
         first = None
         for f in entries:
-            first = read_image(f)
+            try:
+                first = read_image(f)
+            except InputError as err:
+                log.warning("%s; skipped", err)
+                continue
             if first is not None:
                 break
         if first is None:
@@ -135,13 +127,18 @@ class ImageFolderSource:
         self.info = _image_info(path, first, len(entries))
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
         for index in range(start, len(self.files)):
             if index % every:
                 continue
             f = self.files[index]
-            img = read_image(f)
+            try:
+                img = read_image(f)
+            except InputError as err:
+                self.skipped += 1
+                log.warning("%s; skipped", err)
+                continue
             if img is None:
                 self.skipped += 1
                 log.warning("%s: cannot decode this image; skipped", f)

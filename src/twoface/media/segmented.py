@@ -51,7 +51,7 @@ class SegmentedVideoWriter(Writer):
     def __init__(self, out: str | Path, fps: float | Fraction, size: tuple[int, int], *,
                  time_base: Fraction | None = None, quality: int | None = None, preset: str = DEFAULT_PRESET,
                  audio_from: str | Path | None = None, tags: dict[str, str] | None = None,
-                 watermark: bool = False, segment_frames: int = 128):
+                 watermark: bool = False, segment_frames: int = 128, model: dict | None = None):
         self.out = Path(out)
         self.format = container_format(self.out)
         self.parts = self.out.with_name(self.out.name + ".parts")
@@ -63,6 +63,7 @@ class SegmentedVideoWriter(Writer):
         self.audio_from = Path(audio_from) if audio_from else None
         self.tags = {"comment": SYNTHETIC_TAG, **(tags or {})}
         self.watermark = watermark
+        self.model = model
         self.segment_frames = max(1, int(segment_frames))
         self.codec = choose_h264_encoder()[0]
         self._segment: _EncodedVideo | None = None
@@ -120,7 +121,9 @@ class SegmentedVideoWriter(Writer):
             pts = self._last_pts + 1
         if self._segment is None:
             self._open_segment(index, pts)
-        self._segment.container.mux(self._segment.encode(bgr, pts - self._segment_offset))
+        segment = self._segment
+        assert segment is not None  # opened just above
+        segment.container.mux(segment.encode(bgr, pts - self._segment_offset))
         self._last_pts = pts
         self._segment_last = index
         self._segment_count += 1
@@ -138,6 +141,7 @@ class SegmentedVideoWriter(Writer):
     def _close_segment(self) -> None:
         """Flush the encoder, then fsync and rename the file to ``<first>-<last>.mp4``."""
         seg, tmp = self._segment, self._segment_tmp
+        assert seg is not None and tmp is not None  # only called with a segment open
         self._segment, self._segment_tmp = None, None
         final = self.parts / _segment_name(self._segment_first, self._segment_last)
         try:
@@ -172,6 +176,7 @@ class SegmentedVideoWriter(Writer):
             raise OutputError("no frames were written, so there is no video to save", self.out)
         with atomic_path(self.out) as tmp:
             _remux_segments(segments, tmp, self.out, self.format, self.tags, self.audio_from)
+            self._sign(tmp, self.out)
         shutil.rmtree(self.parts, ignore_errors=True)
         return self.out
 
@@ -185,6 +190,8 @@ def _segment_meta(path: Path) -> dict:
             offset, tb = int(m["twoface_offset"]), Fraction(m["twoface_time_base"])
             stream = c.streams.video[0]
             top = max(p.pts for p in c.demux(stream) if p.size and p.pts is not None)
+            if stream.time_base is None:
+                raise ValueError("the video stream has no time base")
             last_pts = offset + round(top * stream.time_base / tb)
     except (av.error.FFmpegError, KeyError, ValueError) as err:
         raise OutputError(f"segment is damaged ({err}); delete the .parts folder to start over", path) from err

@@ -1,7 +1,10 @@
 """Writers for converted frames: H.264 video, image folders, GIF. One interface, one registry.
 
 Every writer labels its output synthetic (see ``label.py``), can embed the
-invisible watermark in each frame (``watermark=True``), and writes atomically:
+invisible watermark in each frame (``watermark=True``), then signs C2PA
+Content Credentials into the finished file (``provenance.py``; on whenever
+the watermark is, with ``model`` = {"architecture", "iteration"} for the
+claims), and writes atomically:
 a video or GIF appears under its final name only when complete, each image
 file likewise. ``open_writer`` picks the writer from ``kind`` (``WRITERS`` keys)
 or from the output's suffix.
@@ -42,6 +45,7 @@ class Writer:
     """
 
     watermark = False
+    model: dict | None = None  # architecture/iteration named in the Content Credentials
 
     def write(self, bgr: np.ndarray, index: int, time: float | None = None, name: str | None = None) -> None:
         raise NotImplementedError
@@ -51,6 +55,13 @@ class Writer:
 
     def abort(self) -> None:
         """Drop unfinished output (default: nothing to drop)."""
+
+    def _sign(self, tmp: Path, final: Path) -> None:
+        """Content Credentials into the finished temporary file ``tmp`` (outputs of convert only)."""
+        if self.watermark:
+            from .provenance import sign_file
+
+            sign_file(tmp, final.name, final.suffix, self.model, self.watermark)
 
     def _prepare(self, bgr: np.ndarray) -> np.ndarray:
         if bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
@@ -115,12 +126,12 @@ class _EncodedVideo:
             self.container = av.open(str(path), "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as err:
             raise OutputError(f"cannot create the video ({err})", path) from err
-        self.stream = self.container.add_stream(codec, rate=rate)
+        self.stream: av.VideoStream = self.container.add_stream(codec, rate=rate)  # type: ignore[assignment]
         self.stream.width, self.stream.height = self.even
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.stream.options = encoder_options(codec, quality, preset)
+        self.stream.options = {**encoder_options(codec, quality, preset)}
         self.stream.codec_context.thread_type = "AUTO"
         self.container.metadata.update(tags)
         self.time_base = time_base
@@ -159,9 +170,10 @@ class VideoWriter(Writer):
     def __init__(self, out: str | Path, fps: float | Fraction, size: tuple[int, int], *,
                  time_base: Fraction | None = None, quality: int | None = None, preset: str = DEFAULT_PRESET,
                  audio_from: str | Path | None = None, tags: dict[str, str] | None = None,
-                 watermark: bool = False):
+                 watermark: bool = False, model: dict | None = None):
         self.out = Path(out)
         fmt = container_format(self.out)
+        self.model = model
         self.rate = as_rate(fps)
         self.time_base = Fraction(time_base) if time_base else 1 / self.rate
         self.watermark = watermark
@@ -169,9 +181,9 @@ class VideoWriter(Writer):
         if warning:
             log.warning("%s", warning)
         self._stack = contextlib.ExitStack()
-        tmp = self._stack.enter_context(atomic_path(self.out))
+        tmp = self._tmp = self._stack.enter_context(atomic_path(self.out))
         try:
-            self._video = _EncodedVideo(tmp, fmt, tuple(size), self.rate, self.time_base,
+            self._video = _EncodedVideo(tmp, fmt, (int(size[0]), int(size[1])), self.rate, self.time_base,
                                         quality if quality is not None else DEFAULT_QUALITY, preset,
                                         {"comment": SYNTHETIC_TAG, **(tags or {})}, self.codec)
             self._audio = AudioPassthrough(audio_from, self._video.container, self.out) if audio_from else None
@@ -205,6 +217,7 @@ class VideoWriter(Writer):
             if self._audio:
                 self._audio.finish()
             self._video.close()
+            self._sign(self._tmp, self.out)
         except BaseException:
             self._stack.__exit__(*sys.exc_info())
             raise
@@ -229,8 +242,9 @@ class ImageWriter(Writer):
     """
 
     def __init__(self, out: str | Path, *, image_format: str = "png", quality: int | None = None,
-                 watermark: bool = False, **_ignored):
+                 watermark: bool = False, model: dict | None = None, **_ignored):
         self.out = Path(out)
+        self.model = model
         self.single = self.out.suffix.lower() in IMAGE_EXTS
         fmt = (self.out.suffix.lower().lstrip(".") if self.single else image_format).replace("jpeg", "jpg")
         if fmt not in ("png", "jpg"):
@@ -261,7 +275,12 @@ class ImageWriter(Writer):
             data = label_jpeg(buf.tobytes()) if ok else b""
         if not ok:
             raise OutputError(f"could not encode frame {index} as {self.format}", self.out)
-        atomic_write_bytes(self.path_for(index, name), data)
+        path = self.path_for(index, name)
+        if self.watermark:
+            from .provenance import sign_bytes
+
+            data = sign_bytes(data, path.suffix, path.name, self.model, self.watermark)
+        atomic_write_bytes(path, data)
         self.frames += 1
 
     def close(self) -> None:
@@ -275,7 +294,8 @@ class GifWriter(Writer):
     palette images (1 byte a pixel) and written at ``close()``: meant for short clips.
     """
 
-    def __init__(self, out: str | Path, fps: float | Fraction = 25, *, watermark: bool = False, **_ignored):
+    def __init__(self, out: str | Path, fps: float | Fraction = 25, *, watermark: bool = False,
+                 model: dict | None = None, **_ignored):
         try:
             from PIL import Image  # noqa: F401
         except ImportError as err:
@@ -285,8 +305,9 @@ class GifWriter(Writer):
         self.out = Path(out)
         self.rate = as_rate(fps)
         self.watermark = watermark
+        self.model = model
         self._frames: list = []
-        self._times: list[float | None] = []
+        self._times: list[float] = []
         self.frames = 0
 
     def write(self, bgr, index, time=None, name=None) -> None:
@@ -311,6 +332,7 @@ class GifWriter(Writer):
         with atomic_path(self.out) as tmp:
             first.save(tmp, format="GIF", save_all=True, append_images=rest, duration=self._durations_ms(),
                        loop=0, comment=SYNTHETIC_TAG.encode(), optimize=False, disposal=1)
+            self._sign(tmp, self.out)
         self._frames.clear()
 
 
@@ -341,7 +363,8 @@ def open_writer(out: str | Path, kind: str | None = None, fps: float | Fraction 
 
     Options by kind: video: ``time_base``, ``quality`` (CRF, default 18), ``preset``,
     ``audio_from`` (path whose audio is copied), ``tags`` (extra container metadata);
-    images: ``image_format`` ('png' | 'jpg'), ``quality`` (JPEG); all: ``watermark``.
+    images: ``image_format`` ('png' | 'jpg'), ``quality`` (JPEG); all: ``watermark`` (also signs C2PA
+    Content Credentials) and ``model`` (architecture/iteration for them).
     """
     kind = kind or kind_for(out)
     if kind not in WRITERS:

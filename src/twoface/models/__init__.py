@@ -10,30 +10,52 @@ from one place.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
-from .base import SIDES, SharedEncoderModel, SwapModel
-from .custom import Custom
-from .dfaker import Dfaker
-from .dlight import DLight
-from .iae import IAE
-from .lightweight import Lightweight
-from .options import Option
-from .original import Original
-from .realface import RealFace
-from .villain import Villain
 
-ARCHS: dict[str, type[SwapModel]] = {cls.arch: cls for cls in (
-    Original, Lightweight, IAE, Dfaker, Villain, RealFace, DLight, Custom)}
+if TYPE_CHECKING:
+    from .base import SharedEncoderModel, SwapModel
+    from .options import Option
+
+# loaded on first use, so that ``twoface.models.onnx_engine`` (and anything else here that does
+# not need torch) imports on a machine without torch
+_LAZY = {"SIDES": "base", "SharedEncoderModel": "base", "SwapModel": "base", "Option": "options"}
+
+
+def _archs() -> dict[str, type]:
+    from .custom import Custom
+    from .dfaker import Dfaker
+    from .dlight import DLight
+    from .iae import IAE
+    from .lightweight import Lightweight
+    from .original import Original
+    from .realface import RealFace
+    from .villain import Villain
+
+    return {cls.arch: cls for cls in (Original, Lightweight, IAE, Dfaker, Villain, RealFace, DLight, Custom)}
+
+
+def __getattr__(name: str):
+    if name == "ARCHS":
+        globals()["ARCHS"] = archs = _archs()
+        return archs
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_class(arch: str) -> type[SwapModel]:
     """The class registered as ``arch``, or a ModelError naming the valid architectures."""
+    archs = globals().get("ARCHS") or __getattr__("ARCHS")
     try:
-        return ARCHS[arch]
+        return archs[arch]
     except (KeyError, TypeError):
-        raise ModelError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHS)}") from None
+        raise ModelError(f"unknown architecture {arch!r}; choose one of: {', '.join(archs)}") from None
 
 
 def default_options(arch: str) -> dict[str, Any]:

@@ -13,35 +13,48 @@ the sha256 of the other files; a save in progress leaves the previous checkpoint
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..contracts.jsonsafe import load_json
+from ..contracts.model_files import (  # noqa: F401
+    FORMAT,
+    FORMAT_VERSION,
+    STATE_FORMAT,
+    check_finite,
+    check_safetensors,
+    extra_metadata,
+    parse_config,
+    parse_state,
+)
 from ..errors import ModelError
 from ..fsutil import sha256_file
+from .base import SwapModel
 
 CONFIG = "config.json"
 WEIGHTS = "weights.safetensors"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 FILES = (CONFIG, WEIGHTS, OPTIMIZER)
-FORMAT = "twoface-model"
-STATE_FORMAT = "twoface-state"
-FORMAT_VERSION = 1
 # weights of training-only modules that a converting model does not have
 TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.")
 
 
-def read_json(path: Path) -> dict | None:
-    """A JSON object from a file, or None when it is missing or unreadable as such."""
+def read_json(path: Path, what: str = CONFIG) -> dict:
+    """config.json or state.json through its contract (``contracts.model_files``); ModelError.
+
+    Size and depth are limited, the format and format_version checked (a newer one is refused),
+    and every field training and conversion use has the right type and range.
+    """
+    parse = parse_state if what == STATE else parse_config
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ModelError(f"cannot read {what} ({err.strerror or err})", path) from err
+    return parse(load_json(data, path, f"damaged {what}", ModelError, allow_nan=what == STATE), path)
 
 
 def read_config(model_dir: Path) -> dict | None:
@@ -50,10 +63,7 @@ def read_config(model_dir: Path) -> dict | None:
     candidates = [path, path.with_name(CONFIG + ".prev")]
     for p in candidates:
         if p.exists():
-            cfg = read_json(p)
-            if cfg is None or cfg.get("format") != FORMAT:
-                raise ModelError("is not a twoface model config (unreadable or foreign config.json)", p)
-            return cfg
+            return read_json(p, CONFIG)
     return None
 
 
@@ -72,26 +82,25 @@ class Checkpoint:
 
     @property
     def config(self) -> dict:
-        cfg = read_json(self.locations[CONFIG])
-        if cfg is None:
-            raise ModelError("unreadable config.json", self.locations[CONFIG])
-        return cfg
+        return read_json(self.locations[CONFIG], CONFIG)
 
     def tensors(self, name: str) -> tuple[dict[str, torch.Tensor], dict]:
-        """The tensors of a safetensors file of this checkpoint and the JSON in its metadata."""
+        """The tensors of a safetensors file of this checkpoint and the JSON in its metadata.
+
+        The header is checked before the library maps the file; weights must be finite.
+        """
         from safetensors import safe_open
 
         path = self.locations[name]
+        header = check_safetensors(path)
+        extra = extra_metadata(header, path)
         try:
             with safe_open(str(path), framework="pt", device="cpu") as fh:
-                meta = fh.metadata() or {}
                 tensors = {k: fh.get_tensor(k) for k in fh.keys()}
         except Exception as err:  # safetensors raises its own error types for damaged files
             raise ModelError(f"damaged or truncated safetensors file ({err})", path) from err
-        try:
-            extra = json.loads(meta.get("twoface", "{}"))
-        except ValueError as err:
-            raise ModelError("damaged metadata in safetensors file", path) from err
+        if name == WEIGHTS:
+            check_finite(tensors, path)
         return tensors, extra
 
     @property
@@ -122,9 +131,10 @@ def find_checkpoint(model_dir: Path, need: tuple[str, ...] = FILES) -> Checkpoin
     for state_path in (model_dir / STATE, model_dir / f"{STATE}.prev"):
         if not state_path.exists():
             continue
-        state = read_json(state_path)
-        if state is None or state.get("format") != STATE_FORMAT:
-            problems.append((state_path, "unreadable or foreign state file"))
+        try:
+            state = read_json(state_path, STATE)
+        except ModelError as err:
+            problems.append((state_path, err.message))
             continue
         files = state.get("files", {})
         locations: dict[str, Path] = {}
@@ -169,7 +179,7 @@ def check_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path
     return {k: tensors[k] for k in expected}
 
 
-def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[torch.nn.Module, dict]:
+def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[SwapModel, dict]:
     """The trained swap model of a model folder, in eval mode, and its config (for convert/evaluate).
 
     Returns ``(SwapModel, config dict)``. Raises ModelError for a folder that is not a twoface

@@ -7,7 +7,6 @@ and coverage) from config.json so crops match what the model learned.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,11 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
+from .base import SwapModel
+from .framing import Framing
 
 
-@dataclass
-class Framing:
-    """How faces must be cropped for this model."""
-
-    input_size: int
-    output_size: int
-    coverage: float
-    learn_mask: bool
-
-
-def model_framing(model: torch.nn.Module, config: dict) -> Framing:
+def model_framing(model: SwapModel, config: dict) -> Framing:
     """The crop size and coverage the model was trained with (old configs kept coverage at the top)."""
     from ..faces.align import DEFAULT_COVERAGE
 

@@ -6,7 +6,10 @@ it is not pickle, so stores are safe to share.
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -16,10 +19,26 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..contracts import store_rows
 from ..errors import StoreError, from_os_error
 
 APP_ID = "twoface.alignments"
 SCHEMA_VERSION = 2
+# how long a writer waits for another process's lock before saying who holds it
+BUSY_TIMEOUT_S = float(os.environ.get("TWOFACE_STORE_WAIT", "5"))
+
+
+def _sql(method):
+    """SQLite errors of a store method become one StoreError line (locked, read-only, damaged)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as err:
+            raise self._write_error(err) from err
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"damaged or not an alignments store ({err})", self.path) from err
+    return wrapper
 
 
 class FrameRow(NamedTuple):
@@ -63,13 +82,6 @@ class FaceRecord:
 
 def _blob(a: np.ndarray | None) -> bytes | None:
     return None if a is None else np.ascontiguousarray(a, dtype=np.float32).tobytes()
-
-
-def _unblob(b: bytes | None, cols: int | None = None) -> np.ndarray | None:
-    if b is None:
-        return None
-    a = np.frombuffer(b, dtype=np.float32).copy()
-    return a.reshape(-1, cols) if cols else a
 
 
 # Each migration takes the store from version i to i+1. A new store runs them all,
@@ -135,15 +147,22 @@ class AlignmentsStore:
         if exists and path.stat().st_size == 0 and not create:
             raise StoreError("file is empty, not an alignments store", path)
         if exists and path.stat().st_size > 0:
-            with open(path, "rb") as fh:
-                if fh.read(16) != b"SQLite format 3\x00":
-                    raise StoreError("not a twoface alignments store (not an SQLite file)", path)
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(16)
+            except OSError as err:
+                raise from_os_error(err, path) from err
+            if head != b"SQLite format 3\x00":
+                raise StoreError("not a twoface alignments store (not an SQLite file)", path)
+        if exists and not readonly:
+            cls._check_writable(path)
         try:
             if readonly:
-                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
+                                     timeout=BUSY_TIMEOUT_S)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, check_same_thread=False)
+                db = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         except OSError as err:
             raise from_os_error(err, path) from err
         except sqlite3.Error as err:
@@ -152,14 +171,31 @@ class AlignmentsStore:
             cls._prepare(db, path, readonly, upto_version)
         except sqlite3.OperationalError as err:
             db.close()
-            raise AlignmentsStore(path, None)._write_error(err) from err
+            raise _write_error(err, path) from err
         except sqlite3.DatabaseError as err:
             db.close()
             raise StoreError(f"damaged or not an alignments store ({err})", path) from err
         except BaseException:
             db.close()
             raise
-        return cls(path, db)
+        store = cls(path, db)
+        try:  # the one-row tables are checked before anyone writes (a tampered store stays untouched)
+            store.last_frame()
+            _ = store.source
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    @staticmethod
+    def _check_writable(path: Path) -> None:
+        """A store that must be written is refused up front when it cannot be: never half-migrated."""
+        if not os.access(path, os.W_OK):
+            raise StoreError("is read-only (no write permission); this command writes to the store: make it "
+                             "writable (chmod u+w) or work on a copy", path)
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StoreError(f"is in a read-only folder ({path.parent}); the store needs to write its journal "
+                             "beside it: make the folder writable or work on a copy", path)
 
     @staticmethod
     def _prepare(db: sqlite3.Connection, path: Path, readonly: bool, upto_version: int) -> None:
@@ -176,6 +212,7 @@ class AlignmentsStore:
                 raise StoreError(
                     f"store schema version {version} is newer than this twoface understands "
                     f"({SCHEMA_VERSION}); upgrade twoface", path)
+            store_rows.check_schema(version, tables, path)
         if readonly:
             if version < SCHEMA_VERSION:
                 raise StoreError(f"store schema version {version} is old; open it once for writing to migrate it", path)
@@ -191,7 +228,7 @@ class AlignmentsStore:
 
     def close(self) -> None:
         if self._db is not None:
-            db, self._db = self._db, None
+            db, self._db = self._db, None  # type: ignore[assignment]  # a closed store is not used again
             try:
                 db.commit()
             except sqlite3.Error as err:
@@ -206,10 +243,12 @@ class AlignmentsStore:
         self.close()
 
     @property
+    @_sql
     def version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # ---- source and options ----------------------------------------------------------
+    @_sql
     def set_source(self, info: SourceInfo) -> None:
         with self._db:
             self._db.execute(
@@ -218,17 +257,20 @@ class AlignmentsStore:
                 (info.path, info.fingerprint, info.frame_count, info.fps, info.width, info.height, int(info.is_video)))
 
     @property
+    @_sql
     def source(self) -> SourceInfo | None:
         row = self._db.execute(
             "SELECT path, fingerprint, frame_count, fps, width, height, is_video FROM source WHERE id=1").fetchone()
         if row is None:
             return None
-        return SourceInfo(row[0], row[1], int(row[2]), float(row[3]), int(row[4]), int(row[5]), bool(row[6]))
+        return SourceInfo(*store_rows.source_row(row, self.path))
 
+    @_sql
     def get_meta(self, key: str, default=None):
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        return default if row is None else store_rows.meta_value(key, row[0], self.path)
 
+    @_sql
     def set_meta(self, key: str, value) -> None:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
@@ -247,18 +289,7 @@ class AlignmentsStore:
             raise self._write_error(err) from err
 
     def _write_error(self, err: sqlite3.Error) -> StoreError:
-        text = str(err)
-        try:
-            import shutil
-
-            low = shutil.disk_usage(self.path.parent).free < (1 << 20)
-        except OSError:
-            low = False
-        if "full" in text or low:
-            text = "no space left on the device"
-        elif "readonly" in text or "read-only" in text:
-            text = "permission denied (read-only)"
-        return StoreError(f"cannot write to the store: {text}", self.path)
+        return _write_error(err, self.path)
 
     def _add_frame(self, frame: int, faces: list[FaceRecord], time_s: float | None, name: str | None) -> None:
         db = self._db
@@ -289,14 +320,17 @@ class AlignmentsStore:
             return True
         return False
 
+    @_sql
     def last_frame(self) -> int:
         """The last committed frame index, or -1 when nothing is committed yet."""
         row = self._db.execute("SELECT last_frame FROM progress WHERE id=1").fetchone()
-        return -1 if row is None else int(row[0])
+        return -1 if row is None else store_rows.last_frame(row[0], self.path)
 
+    @_sql
     def set_identity(self, frame: int, face: int, identity: np.ndarray) -> None:
         self._db.execute("UPDATE face SET identity=? WHERE frame=? AND face=?", (_blob(identity), frame, face))
 
+    @_sql
     def delete_faces(self, keys: Iterable[tuple[int, int]]) -> int:
         """Delete faces by (frame, face) in one transaction; returns how many went."""
         keys = list(keys)
@@ -319,12 +353,14 @@ class AlignmentsStore:
         if frame is not None:
             sql += " WHERE frame=?"
             args = (frame,)
-        for r in self._db.execute(sql + " ORDER BY frame, face", args):
-            yield FaceRecord(
-                frame=r[0], face=r[1], bbox=(r[2], r[3], r[4], r[5]), score=r[6],
-                landmarks=_unblob(r[7], 2), scheme=r[8], pose=(r[9], r[10], r[11]),
-                blendshapes=_unblob(r[12]), rotation=r[13], identity=_unblob(r[14]),
-                extra=json.loads(r[15]) if r[15] else {}, blur=r[16])
+        try:
+            rows = self._db.execute(sql + " ORDER BY frame, face", args)
+            for r in rows:
+                yield FaceRecord(**store_rows.face_row(r, self.path))
+        except sqlite3.OperationalError as err:
+            raise self._write_error(err) from err
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"damaged or not an alignments store ({err})", self.path) from err
 
     def faces_by_frame(self) -> dict[int, list[FaceRecord]]:
         out: dict[int, list[FaceRecord]] = {}
@@ -332,10 +368,12 @@ class AlignmentsStore:
             out.setdefault(f.frame, []).append(f)
         return out
 
+    @_sql
     def frames(self) -> list[FrameRow]:
         """Every processed frame, in order: (frame, time, name, face count) as named rows."""
         return [FrameRow(*r) for r in self._db.execute("SELECT frame, time, name, faces FROM frame ORDER BY frame")]
 
+    @_sql
     def clear(self) -> None:
         """Drop every face and frame and the resume point, keeping the file, its source and its meta."""
         with self._db:
@@ -343,15 +381,19 @@ class AlignmentsStore:
             self._db.execute("DELETE FROM frame")
             self._db.execute("DELETE FROM progress")
 
+    @_sql
     def face_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM face").fetchone()[0]
 
+    @_sql
     def frame_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM frame").fetchone()[0]
 
+    @_sql
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
+    @_sql
     def summary(self) -> dict:
         src = self.source
         return {
@@ -371,3 +413,24 @@ def default_store_path(input_path: str | Path) -> Path:
     """``<input>.twoface.db`` beside the input (for a folder: beside the folder)."""
     p = Path(input_path)
     return p.with_name(p.name + ".twoface.db")
+
+
+def _write_error(err: sqlite3.Error, path: Path) -> StoreError:
+    """A failed write as one clear line: a full disk or a read-only store says so."""
+    text = str(err)
+    try:
+        low = shutil.disk_usage(path.parent).free < (1 << 20)
+    except OSError:
+        low = False
+    if "locked" in text or "busy" in text:
+        from .locks import holders
+
+        who = holders(path)
+        by = f" by {', '.join(who)}" if who else " by another process"
+        return StoreError(f"is locked{by}; waited {BUSY_TIMEOUT_S:g} s (is another twoface extract or prune "
+                          "using it? let it finish, or stop it)", path)
+    if "full" in text or low:
+        text = "no space left on the device"
+    elif "readonly" in text or "read-only" in text:
+        text = "permission denied (read-only)"
+    return StoreError(f"cannot write to the store: {text}", path)

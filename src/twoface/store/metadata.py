@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError, from_os_error
 from ..fsutil import atomic_write_bytes
-from ..media.png import PNG_SIG, add_text_chunks, itxt_chunk, read_text_chunks
+from ..media.png import PNG_SIG, add_text_chunks, itxt_chunk
 
 KEYWORD = b"twoface"
 META_VERSION = 1
@@ -51,14 +51,11 @@ class FaceMeta:
                 "masks": self.masks, "blur": self.blur, "blendshapes": self.blendshapes}
 
     @classmethod
-    def from_json(cls, d: dict) -> FaceMeta:
-        src = d["source"]
-        return cls(
-            source_path=src["path"], source_fingerprint=src["fingerprint"], frame=int(src["frame"]),
-            face=int(src["face"]), size=int(d["size"]), coverage=float(d["coverage"]),
-            matrix=d["matrix"], landmarks=d["landmarks"], pose=d.get("pose", [0.0, 0.0, 0.0]),
-            identity=d.get("identity"), masks=d.get("masks", {}), blur=d.get("blur"),
-            blendshapes=d.get("blendshapes"), version=int(d.get("version", 1)))
+    def from_json(cls, d: dict, path: str | Path | None = None) -> FaceMeta:
+        """From parsed JSON, every field checked (``InputError`` naming ``path`` and the field)."""
+        from ..contracts.face_meta import parse_face_meta
+
+        return cls(**parse_face_meta(d, path))
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -95,16 +92,33 @@ def _read_bytes(path: Path) -> bytes:
         raise from_os_error(err, path) from err
 
 
+NO_METADATA = "PNG has no twoface metadata (was it written by `twoface extract`?)"
+
+
 def _parse_meta(data: bytes, path: Path) -> FaceMeta:
+    """The metadata contract: a sound PNG (complete, checksums right, pixels within limits), one
+    ``twoface`` iTXt chunk that inflates within limits to JSON that passes ``parse_face_meta``."""
+    from ..contracts.image import inflate, png_chunks, png_size
+    from ..contracts.jsonsafe import load_json
+
     if not data.startswith(PNG_SIG):
         raise InputError("not a PNG face image", path)
-    text = read_text_chunks(data).get(KEYWORD.decode())
-    if text is None:
-        raise InputError("PNG has no twoface metadata (was it written by `twoface extract`?)", path)
-    try:
-        return FaceMeta.from_json(json.loads(text))
-    except (KeyError, ValueError, TypeError) as err:
-        raise InputError(f"damaged twoface metadata ({err})", path) from err
+    chunks = png_chunks(data, path)
+    png_size(chunks, path)
+    raw = None
+    for kind, payload in chunks:
+        if kind == b"iTXt" and payload.startswith(KEYWORD + b"\x00"):
+            rest = payload[len(KEYWORD) + 1:]
+            if len(rest) < 2:
+                raise InputError("damaged twoface metadata (its iTXt chunk is cut short)", path)
+            flag, rest = rest[0], rest[2:]
+            _lang, _, rest = rest.partition(b"\x00")
+            _tkey, _, text = rest.partition(b"\x00")
+            raw = inflate(text, path, "the twoface metadata chunk") if flag else text
+            break
+    if raw is None:
+        raise InputError(NO_METADATA, path)
+    return FaceMeta.from_json(load_json(raw, path, "damaged twoface metadata"), path)
 
 
 def read_face_meta(path: str | Path) -> FaceMeta:
@@ -118,7 +132,9 @@ def read_face(path: str | Path) -> tuple[np.ndarray, FaceMeta]:
     path = Path(path)
     data = _read_bytes(path)
     meta = _parse_meta(data, path)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    from ..contracts.image import decode_image
+
+    image = decode_image(data, path)
     if image is None:
         raise InputError("cannot decode the image (truncated or corrupt PNG)", path)
     return image, meta

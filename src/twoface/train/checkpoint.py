@@ -105,9 +105,9 @@ def save_checkpoint(model_dir: Path, config: dict, weights: dict[str, torch.Tens
     save): its files are moved to ``.prev`` names, never deleted, until the new state is in.
     """
     model_dir = Path(model_dir)
+    tmp = {name: model_dir / f"{name}.tmp" for name in (*FILES, STATE)}
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
-        tmp = {name: model_dir / f"{name}.tmp" for name in (*FILES, STATE)}
         atomic_write_text(tmp[CONFIG], json.dumps(config, indent=2) + "\n")
         _write_tensors(tmp[WEIGHTS], weights, {"iteration": state.get("iteration")})
         _write_tensors(tmp[OPTIMIZER], optimizer, optimizer_meta)
@@ -120,7 +120,10 @@ def save_checkpoint(model_dir: Path, config: dict, weights: dict[str, torch.Tens
         # state.json.tmp is complete and synced before any rename happens
         atomic_write_text(tmp[STATE], json.dumps(state, indent=1) + "\n")
         os.chmod(tmp[STATE], file_mode())
-        for name in (*FILES, STATE):
+        # A first save renames config.json in last: a folder with config.json always holds a
+        # complete model, so a kill mid-save is never mistaken for one to protect or resume.
+        order = (*FILES, STATE) if previous is not None else (WEIGHTS, OPTIMIZER, STATE, CONFIG)
+        for name in order:
             primary = model_dir / name
             if previous is None:
                 keep = None
@@ -130,8 +133,14 @@ def save_checkpoint(model_dir: Path, config: dict, weights: dict[str, torch.Tens
                 os.replace(primary, model_dir / f"{name}.prev")
             os.replace(tmp[name], primary)
         fsync_path(model_dir)
-    except OSError as err:
-        raise from_os_error(err, model_dir) from err
+    except BaseException as err:
+        # a failed or interrupted save (a second Ctrl-C, a full disk) leaves no temp files:
+        # they are never part of a complete checkpoint, and a model's weights are big
+        for p in tmp.values():
+            p.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise from_os_error(err, model_dir) from err
+        raise
     return Checkpoint(model_dir, state, model_dir / STATE, {name: model_dir / name for name in FILES})
 
 

@@ -45,7 +45,10 @@ class TrainOptions(RuntimeOptions):
                                    default_help="run until Ctrl-C when neither is given")
     batch_size: int = option(16, type=positive_int, group=_LENGTH, help="faces of each person per step")
     loss: str = option("ssim:1,mse:1", group=_LOSS, help="weighted losses: ssim, ms_ssim, mae, mse, gmsd, lpl, ffl")
-    mask_loss: bool = option(False, group=_LOSS, help="weight the loss by the face mask, so the background matters less")
+    # on, as in faceswap (its penalized mask loss): at 367 iterations A->B retrieval 54 % -> 100 % and
+    # the jitter ratio 3.02 -> 1.75 on the dev pair (bench/quality.py, issue 14)
+    mask_loss: bool = option(True, negatable=True, group=_LOSS,
+                             help="weight the loss by the face mask, so the background matters less")
     mask_penalty: float = option(0.1, group=_LOSS, help="with --mask-loss, the weight of pixels outside the mask")
     eye_multiplier: float = option(3.0, group=_LOSS, help="loss weight of the eye regions")
     mouth_multiplier: float = option(2.0, group=_LOSS, help="loss weight of the mouth region")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import Any
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -23,7 +24,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
-        return {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}.get(self.signum, str(self.signum))
+        names: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+        return names.get(self.signum, str(self.signum))
 
     @property
     def exit_code(self) -> int:
@@ -31,12 +33,30 @@ class TrainingInterrupted(KeyboardInterrupt):
         return 128 + int(self.signum)
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second Ctrl-C: training stopped without finishing its save. ``message`` says what is on disk."""
+
+    def __init__(self, model_dir, iteration: int):
+        from .checkpoint import find_checkpoint
+
+        try:
+            found = find_checkpoint(model_dir)
+        except Exception:  # noqa: BLE001 - only for the message; the folder is checked on resume
+            found = None
+        saved = "nothing is saved yet" if found is None else \
+            f"the model folder holds the last complete save, iteration {found.iteration}"
+        lost = "" if found is not None and found.iteration >= iteration else \
+            f" (iterations after it, up to {iteration}, are lost)"
+        self.message = f"stopped at once at iteration {iteration}; {saved}{lost}"
+        super().__init__(self.message)
+
+
 class StopRequest:
     """Catches SIGINT/SIGTERM while installed (main thread only) and remembers the first one."""
 
     def __init__(self):
         self.signum: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():

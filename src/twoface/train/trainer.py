@@ -12,37 +12,41 @@ them, so N straight iterations and N/2 + resume + N/2 end with the same weights.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import TwofaceError
+from ..errors import ModelError, TwofaceError
 from . import checkpoint as ck
 from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
 from .options import TrainOptions
-from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir, stderr_say
-from .signals import StopRequest, TrainingInterrupted
+from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir
+from .signals import StoppedAtOnce, StopRequest, TrainingInterrupted
 from .step import Stepper
 
 CURVE_POINTS = 2000  # loss-curve points kept in state.json
+logger = logging.getLogger(__name__)
+SNAPSHOT_REQUEST = "snapshot.request"  # a file in the model folder asking for a snapshot now (`twoface ui`)
 
 
 class Trainer:
     """Everything one training run holds; build it, then call :meth:`run`."""
 
-    def __init__(self, opts: TrainOptions, say=stderr_say):
+    def __init__(self, opts: TrainOptions):
         from ..device import choose
         from ..models import build
 
         self.opts = opts
         self.group, self.runtime = distributed.setup(opts.distributed, choose(opts.device, opts.precision))
-        self.say = say if self.group.is_main else (lambda text: None)
+        if not self.group.is_main:  # one voice per job: the other processes only report errors
+            logging.getLogger("twoface").setLevel(logging.ERROR)
         self.threads = distributed.set_threads(self.group)
-        start = open_model_dir(opts, self.say)
+        start = open_model_dir(opts)
         if self.group.is_main and opts.model_dir.exists():
             ck.clean_temp(opts.model_dir)
         self.previous = start.previous
@@ -50,13 +54,13 @@ class Trainer:
         arch, options = model_choice(opts, start.config)
         self.seed = choose_seed(opts, start.resume)
         if opts.seed is not None and opts.seed != self.seed:
-            self.say(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
+            logger.info(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
         rng.seed_everything(self.seed)  # the same initial weights on every rank
         model = build(arch, **options)
         size = max(model.input_size, model.output_size)
-        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed, self.say)
+        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed)
         if start.config is not None:
-            check_faces_match(start.config, faces, opts.model_dir, self.say)
+            check_faces_match(start.config, faces, opts.model_dir)
         self.config = make_config(model, opts, faces, start.config)
         self.model = self.runtime.prepare(model)
         self.iteration = 0
@@ -64,13 +68,17 @@ class Trainer:
         if self.resume is not None:
             weights, _ = self.resume.tensors(ck.WEIGHTS)
             self.model.load_state_dict(ck.check_weights(self.model, weights, self.resume.locations[ck.WEIGHTS]))
-        self.stepper = Stepper(self.model, opts, self.runtime, self.group, self.say)
+        self.stepper = Stepper(self.model, opts, self.runtime, self.group)
         self.stream = self._make_stream()
         history = self.resume.state.get("loss_history", {}) if self.resume is not None else {}
         self.curve: list[list[float]] = list(history.get("curve", []))
         self.eval_history: list[dict] = list(history.get("valid", []))
         if self.resume is not None:
-            self._restore(self.resume, weights)
+            try:
+                self._restore(self.resume, weights)
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:  # past the contract
+                raise ModelError(f"damaged state.json: cannot restore the training state "
+                                 f"({type(err).__name__}: {str(err)[:120]})", self.resume.state_path) from err
         self.last_saved = self.iteration if self.resume is not None else None
 
     # --- set-up helpers -------------------------------------------------------------------------
@@ -90,9 +98,9 @@ class Trainer:
         same_faces = sets.get("a", {}).get("fingerprint") == self.set_a.fingerprint and \
             sets.get("b", {}).get("fingerprint") == self.set_b.fingerprint
         if not same_faces:
-            self.say("note: the face folders changed since the last save; the batch order starts afresh")
+            logger.info("note: the face folders changed since the last save; the batch order starts afresh")
         if not ranks_match:
-            self.say(f"note: saved with {state.get('world_size', 1)} process(es), now {self.group.world_size}; "
+            logger.info(f"note: saved with {state.get('world_size', 1)} process(es), now {self.group.world_size}; "
                      "random streams start afresh")
         rng_states, data_states = state.get("rng", []), state.get("data", [])
         if ranks_match and self.group.rank < len(rng_states):
@@ -107,7 +115,7 @@ class Trainer:
         opts, g = self.opts, self.group
         start_it = self.iteration
         if opts.iterations is not None and start_it >= opts.iterations:
-            self.say(f"{opts.model_dir} is already at iteration {start_it} (asked for {opts.iterations}); "
+            logger.info(f"{opts.model_dir} is already at iteration {start_it} (asked for {opts.iterations}); "
                      "nothing to do (raise --iterations to train on)")
             self.stream.close()
             distributed.teardown(g)
@@ -115,8 +123,7 @@ class Trainer:
         deadline = time.monotonic() + opts.minutes * 60 if opts.minutes else None
         log = TrainLog(opts.model_dir if g.is_main else None, start_it, opts.iterations, deadline,
                        faces_per_step=2 * opts.batch_size * g.world_size, tensorboard=opts.tensorboard)
-        if not g.is_main:
-            log.print = lambda text: None
+        log.silent = not g.is_main
         evaluator = Evaluator(self, log) if g.is_main else None
         self._announce(log)
         stop = None
@@ -153,6 +160,10 @@ class Trainer:
                 if self.last_saved != self.iteration:
                     self.save(log)
                 self._check_ranks_agree(log)
+        except KeyboardInterrupt as err:
+            if isinstance(err, TrainingInterrupted):
+                raise
+            raise StoppedAtOnce(opts.model_dir, self.iteration) from None
         finally:
             log.close()
             self.stream.close()
@@ -171,11 +182,23 @@ class Trainer:
                 evaluator.evaluate(it)
             if it % opts.preview_every == 0:
                 evaluator.preview(it)
-        snapshot = bool(opts.snapshot_every) and it % opts.snapshot_every == 0
+        snapshot = (bool(opts.snapshot_every) and it % opts.snapshot_every == 0) or self._snapshot_requested()
         if it % opts.save_every == 0 or snapshot:
             self.save(log)
         if snapshot and self.group.is_main:
+            assert self.previous is not None  # the save just above made it
             ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
+
+    def _snapshot_requested(self) -> bool:
+        """A snapshot asked for from outside (the UI's "snapshot now"); single-process runs only,
+        since all ranks of a distributed run would have to agree on the step."""
+        if self.group.enabled:
+            return False
+        request = self.opts.model_dir / SNAPSHOT_REQUEST
+        if not request.exists():
+            return False
+        request.unlink(missing_ok=True)
+        return True
 
     def _diverged(self, log: TrainLog) -> None:
         """A NaN/inf loss: stop without saving, so the last good checkpoint stays the newest."""
