@@ -8,6 +8,7 @@ incomplete job simply runs again.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -108,8 +109,6 @@ def video_facts(path: str | Path) -> dict:
 
     path = Path(path)
     if path.is_dir():
-        import hashlib
-
         h = hashlib.sha256()
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         for p in files:

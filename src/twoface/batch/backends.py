@@ -8,7 +8,11 @@ Ray is imported only by :class:`RayBackend`; a local run never imports it.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import multiprocessing as mp
 import os
+import socket
+from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import MissingDependency, TwofaceError
 from .manifest import Job
@@ -37,9 +41,6 @@ class LocalBackend:
 
     def _executor(self):
         if self._pool is None:
-            import concurrent.futures as cf
-            import multiprocessing as mp
-
             from .jobs import init_worker
 
             # spawn, not fork: the driver may hold threads (torch, rich) that a fork would copy mid-state
@@ -48,8 +49,6 @@ class LocalBackend:
         return self._pool
 
     def describe_nodes(self) -> dict:
-        import socket
-
         return {"local": {"host": socket.gethostname(), "cpus": _cores(), "workers": self.workers}}
 
     def submit(self, job: Job):
@@ -60,9 +59,6 @@ class LocalBackend:
         return future
 
     def wait(self, handles: list) -> list[tuple[object, dict]]:
-        import concurrent.futures as cf
-        from concurrent.futures.process import BrokenProcessPool
-
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
         out = []
         for f in done:

@@ -12,6 +12,7 @@ jobs, so the second video converted with a model on a worker skips the load.
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import time
 import traceback
@@ -53,8 +54,6 @@ def execute(payload: dict) -> dict:
 
 
 def _cpu_seconds() -> float:
-    import resource
-
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
