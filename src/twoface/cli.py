@@ -25,6 +25,7 @@ VERBS = {
     "train": "train a swap model on two face folders",
     "convert": "swap faces in a video, image or folder with a trained model",
     "evaluate": "measure a model or a swapped video: identity, pose, expression, jitter, SSIM",
+    "batch": "run many extract/train/convert jobs from a manifest, locally or on a Ray cluster",
     "export": "export a trained model as ONNX or as a DeepFaceLive DFM file",
     "demo": "run the whole pipeline on built-in demo clips",
     "doctor": "check the installation: device, precision, model files, libraries",

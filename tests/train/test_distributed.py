@@ -35,3 +35,37 @@ def test_two_ranks_end_with_identical_weights(faces_a, faces_b, tmp_path):
     seeds = [rank["a"]["seed"] for rank in state["data"]]
     assert len(seeds) == 2 and seeds[0] != seeds[1], "each rank must draw its own batches"
     assert len(state["rng"]) == 2
+
+
+def test_two_nodes_rendezvous_on_localhost_and_agree(faces_a, faces_b, tmp_path):
+    """Two separate `torchrun --nnodes 2` launches (one per "machine") meet at a c10d rendezvous
+    endpoint on 127.0.0.1 and train one model with gloo; both end with rank 0's saved weights."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    model = tmp_path / "model"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
+              "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "twoface-test",
+              "-m", "twoface.cli", "train", "--distributed", "--faces-a", str(faces_a), "--faces-b", str(faces_b),
+              "-m", str(model), *tiny_cli_args(), "--batch-size", "4", "--iterations", "4", "--save-every", "2",
+              "--log-every", "2", "--no-quality", "--no-tensorboard", "--seed", "5", "--precision", "fp32"]
+    nodes = [subprocess.Popen(launch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env())
+             for _ in range(2)]
+    try:
+        outputs = [p.communicate(timeout=600)[0] for p in nodes]
+    finally:
+        for p in nodes:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in nodes] == [0, 0], "\n".join(o[-2000:] for o in outputs)
+    main = [o for o in outputs if "weights agree on all" in o]
+    assert len(main) == 1, "exactly one launch holds global rank 0"
+    assert "2 processes" in main[0]
+    printed = main[0].split("weights agree on all 2 processes (sha256 ")[1].split(")")[0]
+    model_obj, _ = ck.load_model(model)
+    assert weights_digest(model_obj).startswith(printed)
+    state = json.loads((model / "state.json").read_text())
+    assert state["iteration"] == 4 and state["world_size"] == 2
+    assert len({rank["a"]["seed"] for rank in state["data"]}) == 2

@@ -35,8 +35,12 @@ class ConvertResult:
 
 
 def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
-            progress: bool = True, **options) -> ConvertResult:
-    """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc)."""
+            progress: bool = True, swapper=None, **options) -> ConvertResult:
+    """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc).
+
+    ``swapper``: a :class:`~twoface.models.swapper.Swapper` already loaded from ``model``, so that
+    an orchestrator converting many videos (``twoface batch``) loads each model once per worker.
+    """
     from ..media import open_media
     from ..media.reference import attach
     from ..media.sequence import is_pattern
@@ -52,7 +56,8 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         raise InputError("no such file or folder", input)
     if output.resolve() == input.resolve():
         raise InputError("the output would replace the input; choose another output", output)
-    swapper = open_swapper(model, opts)
+    if swapper is None:
+        swapper = open_swapper(model, opts)
     if opts.mask == "predicted" and not swapper.framing.learn_mask:
         raise ModelError("--mask predicted needs a model trained with a learned mask (train --learn-mask); "
                          "use --mask extended", model)
