@@ -15,10 +15,16 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OutputError
 from ..fsutil import atomic_write_text
 from .frame import scaled_size
+
+if TYPE_CHECKING:
+    import numpy as np
+    
+    from .frame import FrameJob
 
 PROGRESS_FILE = ".twoface-convert.json"
 STAMP_FILE = "twoface-convert.json"  # inside a video's .parts folder
@@ -130,7 +136,7 @@ class Output:
         self._refuse_existing()
 
     # ---- writing -------------------------------------------------------------------
-    def write(self, job, image) -> None:
+    def write(self, job: FrameJob, image: np.ndarray) -> None:
         self.writer.write(image, job.index, time=job.time, name=job.name)
         self._last_index = job.index
 
