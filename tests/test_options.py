@@ -8,12 +8,14 @@ import pytest
 
 from twoface.cli import build_parser
 from twoface.convert.options import ConvertOptions
+from twoface.curate import SortOptions
 from twoface.evaluate import EvaluateOptions
 from twoface.extract import ExtractOptions
 from twoface.options import default_of, flag_of
 from twoface.train.options import TrainOptions
 
-VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions, "evaluate": EvaluateOptions}
+VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions, "evaluate": EvaluateOptions,
+         "sort": SortOptions}
 
 
 def _subparser(verb: str) -> argparse.ArgumentParser:
@@ -37,7 +39,7 @@ def test_every_cli_default_equals_its_dataclass_default(verb):
         if spec.choices is not None:
             assert list(action.choices) == list(spec.choices)
         checked += 1
-    assert checked == {"extract": 13, "convert": 30, "train": 36, "evaluate": 5}[verb]
+    assert checked == {"extract": 13, "convert": 30, "train": 36, "evaluate": 5, "sort": 8}[verb]
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -47,7 +49,7 @@ def test_parsing_no_flags_builds_the_default_options(verb, tmp_path):
 
     required = {"extract": ["in.mp4", "-o", "out"], "convert": ["in.mp4", "-m", "m", "-o", "o.mp4"],
                 "train": ["--faces-a", str(tmp_path / "a"), "--faces-b", str(tmp_path / "b"), "-m", "m"],
-                "evaluate": ["-m", "m", "--faces-a", "a", "--faces-b", "b"]}[verb]
+                "evaluate": ["-m", "m", "--faces-a", "a", "--faces-b", "b"], "sort": ["faces"]}[verb]
     args = build_parser().parse_args([verb, *required])
     cls = VERBS[verb]
     given = values_from(cls, args)
