@@ -9,6 +9,7 @@ it needs nothing installed and names the offending import when it fails.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -50,13 +51,38 @@ def _resolve(name: str, target: str) -> str | None:
     return None
 
 
-def imports(name: str) -> list[tuple[str, int, str]]:
-    """(imported module, line, source text) for every twoface import in module ``name``."""
+@functools.cache
+def _parse(text: str, filename: str) -> ast.Module:
+    return ast.parse(text, filename)
+
+
+def tree_of(path: Path) -> ast.Module:
+    """The parsed module (cached by its text: the suite parses each file once)."""
+    return _parse(path.read_text(), str(path))
+
+
+def _type_only(tree: ast.AST) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:`` (never run, so they cannot make a loop)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out |= {id(n) for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return out
+
+
+def imports(name: str, type_only: bool = True) -> list[tuple[str, int, str]]:
+    """(imported module, line, source text) for every twoface import in module ``name``.
+
+    ``type_only=False`` leaves out the imports under ``if TYPE_CHECKING:``.
+    """
     path = MODULES[name]
-    tree = ast.parse(path.read_text(), str(path))
+    tree = tree_of(path)
     here = name if _is_package(name) else name.rpartition(".")[0]
+    skip = set() if type_only else _type_only(tree)
     found = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == PACKAGE:
@@ -129,7 +155,7 @@ def test_floors():
 
 
 def _cycles() -> list[list[str]]:
-    graph = {name: sorted({t for t, _, _ in imports(name) if t != name}) for name in MODULES}
+    graph = {name: sorted({t for t, _, _ in imports(name, type_only=False) if t != name}) for name in MODULES}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -170,7 +196,7 @@ def test_no_import_cycles():
     for comp in _cycles():
         members = set(comp)
         edges = [f"  {MODULES[n].relative_to(SRC)}:{line}: {text}"
-                 for n in comp for t, line, text in imports(n) if t in members and t != n]
+                 for n in comp for t, line, text in imports(n, type_only=False) if t in members and t != n]
         msgs.append(" <-> ".join(comp) + "\n" + "\n".join(edges))
     assert not msgs, "import cycles:\n" + "\n".join(msgs)
 
@@ -207,7 +233,7 @@ def test_standard_library_imports_are_at_the_top():
     """Lazy imports inside functions are for heavy packages (torch, mediapipe, cv2, ...) only."""
     bad = []
     for path in MODULES.values():
-        tree = ast.parse(path.read_text(), str(path))
+        tree = tree_of(path)
         for fn in ast.walk(tree):
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -221,3 +247,21 @@ def test_standard_library_imports_are_at_the_top():
                 bad += [f"{path.relative_to(SRC)}:{node.lineno}: import {m} inside {fn.name}()"
                         for m in mods if m.split(".")[0] in sys.stdlib_module_names]
     assert not bad, "standard-library imports belong at the top of the module:\n" + "\n".join(bad)
+
+
+def test_public_functions_are_typed():
+    """The package ships py.typed: every public function and method says what it takes and returns."""
+    bad = []
+    for path in MODULES.values():
+        tree = tree_of(path)
+        defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")):
+            defs += [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+        for fn in defs:
+            if fn.name.startswith("_"):
+                continue
+            args = [a for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs if a.arg not in ("self", "cls")]
+            missing = [a.arg for a in args if a.annotation is None] + (["return"] if fn.returns is None else [])
+            if missing:
+                bad.append(f"{path.relative_to(SRC)}:{fn.lineno}: {fn.name}() lacks types for {', '.join(missing)}")
+    assert not bad, "public functions without type hints:\n" + "\n".join(bad)

@@ -8,12 +8,15 @@ import pytest
 
 from twoface.cli import build_parser
 from twoface.convert.options import ConvertOptions
+from twoface.curate import SortOptions
+from twoface.evaluate import EvaluateOptions
 from twoface.export.options import ExportOptions
 from twoface.extract import ExtractOptions
 from twoface.options import default_of, flag_of
 from twoface.train.options import TrainOptions
 
-VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions, "export": ExportOptions}
+VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions, "evaluate": EvaluateOptions,
+         "sort": SortOptions, "export": ExportOptions}
 
 
 def _subparser(verb: str) -> argparse.ArgumentParser:
@@ -37,7 +40,7 @@ def test_every_cli_default_equals_its_dataclass_default(verb):
         if spec.choices is not None:
             assert list(action.choices) == list(spec.choices)
         checked += 1
-    assert checked == {"extract": 14, "convert": 32, "train": 36, "export": 9}[verb]
+    assert checked == {"extract": 14, "convert": 32, "train": 36, "evaluate": 5, "sort": 8, "export": 9}[verb]
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -47,6 +50,7 @@ def test_parsing_no_flags_builds_the_default_options(verb, tmp_path):
 
     required = {"extract": ["in.mp4", "-o", "out"], "convert": ["in.mp4", "-m", "m", "-o", "o.mp4"],
                 "train": ["--faces-a", str(tmp_path / "a"), "--faces-b", str(tmp_path / "b"), "-m", "m"],
+                "evaluate": ["-m", "m", "--faces-a", "a", "--faces-b", "b"], "sort": ["faces"],
                 "export": ["m", "-o", "m.onnx"]}[verb]
     args = build_parser().parse_args([verb, *required])
     cls = VERBS[verb]

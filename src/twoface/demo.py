@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -121,7 +122,8 @@ def _find_in(folder: Path, name: str) -> Path | None:
     return next(iter(sorted(folder.rglob(name))), None)
 
 
-def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None, say=None) -> dict[str, Path]:
+def fetch_clips(cache: Path | None = None, clips_dir: Path | None = None,
+                say: Callable[[str], None] | None = None) -> dict[str, Path]:
     """The demo clips, sha256-checked: name -> path.
 
     With ``clips_dir``, the clips are taken from there (searched recursively)

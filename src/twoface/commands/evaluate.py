@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_runtime_flags
+from ..evaluate import EvaluateOptions
+from ..options import add_options, values_from
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,11 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", default="report.json", help="where to write the report (default: report.json)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing report (never any other file)")
-    p.add_argument("--max-faces", type=int, default=40, help="held-out faces per side to evaluate (default: 40)")
-    p.add_argument("--gallery-faces", type=int, default=40, help="faces per gallery identity (default: 40)")
-    p.add_argument("--max-frames", type=int, default=150,
-                   help="frames of --video/--source to analyse (default: 150)")
-    add_runtime_flags(p)
+    add_options(p, EvaluateOptions)
     p.add_argument("--quiet", action="store_true", help="no progress messages")
 
 
@@ -44,10 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate, summary
 
     report = evaluate(args.model, args.faces_a, args.faces_b, video=args.video, source=args.source,
-                      gallery=args.gallery, output=args.output, max_faces=args.max_faces,
-                      gallery_faces=args.gallery_faces, max_frames=args.max_frames, device=args.device,
-                      precision=args.precision, progress=not args.quiet,
-                      overwrite=args.overwrite)
+                      gallery=args.gallery, output=args.output, progress=not args.quiet,
+                      overwrite=args.overwrite, **values_from(EvaluateOptions, args))
     print(summary(report))
     print(f"report: {args.output}")
     return 0

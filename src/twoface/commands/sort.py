@@ -27,36 +27,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..options import add_options, values_from
+
 MAX_PLAN_LINES = 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..curate import DEFAULT_THRESHOLD, SORT_BY
-    from ..curate.cluster import METHODS
+    from ..curate import SortOptions
 
     p.add_argument("faces", metavar="FACES", help="folder of face PNGs written by `twoface extract` (searched recursively)")
-    p.add_argument("--by", choices=SORT_BY, default="identity", help="what to sort by (default: identity)")
-    p.add_argument("--bins", type=int, default=None, metavar="N",
-                   help="move faces into N equal-count folders instead of renaming (not for identity; default: rename)")
-    p.add_argument("--rename", action="store_true",
-                   help="identity: prefix file names with the cluster (c000_...) instead of moving into folders")
-    p.add_argument("--threshold", type=float, default=None, metavar="T",
-                   help=f"identity: cosine distance at which faces stop being grouped; lower splits more "
-                        f"(default: {DEFAULT_THRESHOLD})")
-    p.add_argument("--method", choices=list(METHODS), default="agglomerative",
-                   help="identity: clustering method (default: agglomerative, average linkage)")
-    p.add_argument("--reference", metavar="REF",
-                   help="similarity: a face PNG or photo of the wanted person (default: the folder's average face)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, move nothing")
-    p.add_argument("--undo", action="store_true", help="undo the last sort of FACES (files deleted since are reported)")
+    add_options(p, SortOptions)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..curate import sort_faces
+    from ..curate import SortOptions, sort_faces
 
-    result = sort_faces(args.faces, by=args.by, bins=args.bins, rename=args.rename, dry_run=args.dry_run,
-                        undo=args.undo, threshold=args.threshold, reference=args.reference, method=args.method,
-                        progress=sys.stderr.isatty())
+    result = sort_faces(args.faces, progress=sys.stderr.isatty(), **values_from(SortOptions, args))
     if result.undo is not None:
         _print_undo(result)
     else:

@@ -101,7 +101,8 @@ def _roi(M: np.ndarray, box: Sequence[float],
     return x0, y0, x1, y1
 
 
-def warp_back(face: np.ndarray, mask: np.ndarray, M: np.ndarray, frame_shape: tuple[int, ...]):
+def warp_back(face: np.ndarray, mask: np.ndarray, M: np.ndarray,
+              frame_shape: tuple[int, ...]) -> tuple[int, int, np.ndarray, np.ndarray] | None:
     """Warp an aligned face and its mask into frame space.
 
     ``face`` is uint8 or float32 BGR (float in [0, 1]). Returns ``(x0, y0, bgr, alpha)``:

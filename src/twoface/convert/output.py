@@ -16,12 +16,18 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import OutputError
 from ..fsutil import atomic_write_text
 from .frame import scaled_size
+
+if TYPE_CHECKING:
+    import numpy as np
+    
+    from .frame import FrameJob
 
 PROGRESS_FILE = ".twoface-convert.json"
 STAMP_FILE = "twoface-convert.json"  # inside a video's .parts folder
@@ -182,7 +188,7 @@ class Output:
         self._refuse_existing()
 
     # ---- writing -------------------------------------------------------------------
-    def write(self, job, image) -> None:
+    def write(self, job: FrameJob, image: np.ndarray) -> None:
         from ..media.seqwriter import SequenceWriter
 
         if isinstance(self.writer, SequenceWriter):  # frames without a swap stay bit for bit as read

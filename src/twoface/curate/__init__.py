@@ -11,7 +11,7 @@ from ..store.journal import UndoReport
 from .cluster import DEFAULT_THRESHOLD, cluster_identities
 from .keys import KEYS
 from .prune import PruneReport, compact_ranges, prune
-from .sort import SORT_BY, Group, SortResult, sort_faces, undo_sort
+from .sort import SORT_BY, Group, SortOptions, SortResult, sort_faces, undo_sort
 
-__all__ = ["sort_faces", "undo_sort", "prune", "SortResult", "Group", "UndoReport", "PruneReport",
+__all__ = ["sort_faces", "undo_sort", "prune", "SortOptions", "SortResult", "Group", "UndoReport", "PruneReport",
            "SORT_BY", "KEYS", "DEFAULT_THRESHOLD", "cluster_identities", "compact_ranges"]

@@ -22,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
+from ..options import option
 from ..store.journal import Journal, JournalEntry, UndoReport, apply_entry, undo_last
-from .cluster import DEFAULT_THRESHOLD, NOISE, cluster_identities
+from .cluster import DEFAULT_THRESHOLD, METHODS, NOISE, cluster_identities
 from .embeddings import face_embeddings
 from .items import FaceFolder, FaceItem, load_folder
 from .keys import KEYS, KeyOptions
@@ -63,14 +65,34 @@ class SortResult:
     undo: UndoReport | None = None
 
 
-def sort_faces(folder: str | Path, by: str = "identity", *, bins: int | None = None, rename: bool = False,
-               dry_run: bool = False, undo: bool = False, threshold: float | None = None,
-               reference: str | Path | None = None, method: str = "agglomerative",
-               progress: bool = False) -> SortResult:
+@dataclass
+class SortOptions:
+    """Every knob of ``twoface sort``; the CLI makes one flag of each (``twoface.options``)."""
+
+    by: str = option("identity", choices=SORT_BY, help="what to sort by")
+    bins: int | None = option(None, metavar="N", default_help="rename",
+                              help="move faces into N equal-count folders instead of renaming (not for identity)")
+    rename: bool = option(False, default_help="",
+                          help="identity: prefix file names with the cluster (c000_...) instead of moving into folders")
+    threshold: float | None = option(None, metavar="T", default_help=str(DEFAULT_THRESHOLD),
+                                     help="identity: cosine distance at which faces stop being grouped; lower splits more")
+    method: str = option("agglomerative", choices=tuple(METHODS), default_help="agglomerative, average linkage",
+                         help="identity: clustering method")
+    reference: str | Path | None = option(None, metavar="REF", default_help="the folder's average face",
+                                          help="similarity: a face PNG or photo of the wanted person")
+    dry_run: bool = option(False, default_help="", help="print the plan, move nothing")
+    undo: bool = option(False, default_help="", help="undo the last sort of FACES (files deleted since are reported)")
+
+
+def sort_faces(folder: str | Path, *, progress: bool = False, **options: Any) -> SortResult:
     """Sort the face PNGs under ``folder`` (the ``twoface sort`` verb). See the module docstring.
 
-    ``progress`` draws a progress bar on stderr while big folders are read and measured.
+    ``options`` are the fields of :class:`SortOptions`. ``progress`` draws a progress bar on
+    stderr while big folders are read and measured.
     """
+    o = SortOptions(**options)
+    by, bins, rename, dry_run, undo = o.by, o.bins, o.rename, o.dry_run, o.undo
+    threshold, reference, method = o.threshold, o.reference, o.method
     root = Path(folder)
     if undo:
         return _undo(root, dry_run)

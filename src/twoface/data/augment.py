@@ -75,7 +75,7 @@ class Batch:
     target_mask: Tensor  # N×1×out×out, landmark mask of the target
     weights: Tensor  # N×1×out×out, eye/mouth loss multipliers
 
-    def to(self, device) -> Batch:
+    def to(self, device: torch.device | str) -> Batch:
         return Batch(*(t.to(device, non_blocking=True) for t in (self.warped, self.target,
                                                                  self.target_mask, self.weights)))
 

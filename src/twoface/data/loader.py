@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from .augment import Augmenter, Batch
 from .memory import tune_allocator
@@ -100,7 +104,7 @@ class BatchStream:
                                     for t in (self.split.images, self.split.masks, self.split.landmarks))
         return self.augmenter(images, masks, landmarks, g), after
 
-    def plain_batch(self, indices) -> Batch:
+    def plain_batch(self, indices: Sequence[int] | np.ndarray) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
         return self.augmenter.plain(*(t[idx].to(self.device) for t in
                                       (self.split.images, self.split.masks, self.split.landmarks)))

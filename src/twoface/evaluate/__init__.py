@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from ..errors import InputError
+from ..options import RuntimeOptions, option
 from . import metrics
 from .faces import as_uint8, evenly, face_mask, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
 
@@ -57,15 +60,27 @@ def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarr
     }
 
 
+@dataclass
+class EvaluateOptions(RuntimeOptions):
+    """How much to measure; ``twoface evaluate`` makes one flag of each (``twoface.options``)."""
+
+    max_faces: int = option(40, help="held-out faces per side to evaluate")
+    gallery_faces: int = option(40, help="faces per gallery identity")
+    max_frames: int = option(150, help="frames of --video/--source to analyse")
+
+
 def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video: str | Path | None = None,
              source: str | Path | None = None, gallery: list[str | Path] | tuple = (),
-             output: str | Path | None = None, max_faces: int = 40, gallery_faces: int = 40,
-             max_frames: int = 150, device: str = "auto", precision: str = "auto",
-             progress: bool = True, overwrite: bool = False) -> dict:
+             output: str | Path | None = None, progress: bool = True, overwrite: bool = False,
+             **options: Any) -> dict:
     """Measure a model (and optionally a video it converted); see the module doc for the report.
 
     ``output`` must not exist unless ``overwrite`` (and then it must be a twoface report).
+    ``options`` are the fields of :class:`EvaluateOptions` (``max_faces``, ``gallery_faces``,
+    ``max_frames``, ``device``, ``precision``).
     """
+    opts = EvaluateOptions(**options)
+    max_faces, gallery_faces, max_frames = opts.max_faces, opts.gallery_faces, opts.max_frames
     from ..device import choose
     from ..faces.landmarks import Landmarker
     from ..models.swapper import Swapper
@@ -79,7 +94,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         check_output(output, overwrite)
     t0 = time.monotonic()
     model = Path(model)
-    runtime = choose(device, precision)
+    runtime = choose(opts.device, opts.precision)
     swapper = Swapper(model, runtime)
     fr = swapper.framing
     judge = Judge()

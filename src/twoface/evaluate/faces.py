@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..store.metadata import list_face_files, read_face
+
+if TYPE_CHECKING:
+    from ..faces.landmarks import Landmarker, LandmarkResult
+    from .judge import Judge
 
 LANDMARK_SIDE = 256  # aligned faces are enlarged to this before the landmarker runs
 
@@ -121,13 +126,13 @@ class AlignedDetection:
         self.rotation = 0
 
 
-def landmark_aligned(landmarker, img: np.ndarray, coverage: float):
+def landmark_aligned(landmarker: Landmarker, img: np.ndarray, coverage: float) -> LandmarkResult | None:
     """LandmarkResult of an aligned face crop (enlarged to a common size first), or None."""
     big = to_size(img, LANDMARK_SIDE)
     return landmarker.landmarks(big, AlignedDetection(LANDMARK_SIDE, coverage))
 
 
-def judge_faces(judge, images: list[np.ndarray], landmarks: list[np.ndarray] | None) -> np.ndarray:
+def judge_faces(judge: Judge, images: list[np.ndarray], landmarks: list[np.ndarray] | None) -> np.ndarray:
     """dlib descriptors (N, 128) of aligned faces; landmarks (crop px) place the face box."""
     out = []
     for i, img in enumerate(images):
@@ -136,7 +141,7 @@ def judge_faces(judge, images: list[np.ndarray], landmarks: list[np.ndarray] | N
     return np.stack(out) if out else np.zeros((0, 128), np.float32)
 
 
-def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray:
+def gallery_folder(judge: Judge, folder: Path, size: int, max_faces: int) -> np.ndarray:
     """Judge descriptors of a --gallery folder: twoface face PNGs, or any face photos."""
     from ..media.reader import IMAGE_EXTS
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import metrics
+
+if TYPE_CHECKING:
+    from .judge import Judge
 
 
 @dataclass
@@ -29,7 +33,7 @@ class VideoFaces:
     frames: int = 0
 
 
-def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5,
+def analyse(path: Path, max_frames: int, judge: Judge | None = None, judge_every: int = 5,
             boxes: dict | None = None) -> VideoFaces:
     """Landmarks of the largest face of the first ``max_frames`` frames (and judge descriptors).
 
@@ -60,7 +64,7 @@ def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5,
                 continue
             out.boxes[frame.index] = det
             if judge is not None and frame.index % judge_every == 0:
-                out.identity.append(judge.embed(frame.image, tuple(det.bbox)))
+                out.identity.append(judge.embed(frame.image, det.bbox))
                 out.identity_frames.append(frame.index)
             res = lm.landmarks(frame.image, det)
             if res is None:

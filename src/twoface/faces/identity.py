@@ -13,6 +13,7 @@ input is set by its name ("data"); the classic engine is the fallback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,6 +21,10 @@ import numpy as np
 from ..errors import InputError
 from . import assets
 from .align import IDENTITY_SIZE, identity_crop
+
+if TYPE_CHECKING:
+    from .detect import Detector
+    from .landmarks import Landmarker
 
 INPUT_NAME = "data"
 EMBEDDING_DIM = 128
@@ -138,7 +143,8 @@ def _face_png_embedding(path: Path, embedder: Embedder | None) -> np.ndarray | N
     return None
 
 
-def load_reference(path: str | Path, detector=None, landmarker=None, embedder: Embedder | None = None) -> np.ndarray:
+def load_reference(path: str | Path, detector: Detector | None = None, landmarker: Landmarker | None = None,
+                   embedder: Embedder | None = None) -> np.ndarray:
     """The identity embedding (128,) of the person in a reference image (``--filter REF``).
 
     A twoface face PNG gives its stored identity. Any other image is searched for

@@ -21,12 +21,24 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from . import assets
 from .align import five_points, invert, roll_degrees, transform_points
+
+
+class FaceBox(Protocol):
+    """What ``Landmarker.landmarks`` needs of a detection: its box (x, y, w, h) and five points, frame pixels."""
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]: ...
+
+    @property
+    def points5(self) -> np.ndarray: ...
+
 
 # MediaPipe's category order for face_blendshapes (index 0 is "_neutral").
 BLENDSHAPE_NAMES = (
@@ -208,7 +220,7 @@ class Landmarker:
         transform = _rz(-level) @ t_crop  # undo the crop's counter-clockwise levelling
         return LandmarkResult(points, blend, euler_from_rotation(transform), transform.astype(np.float32))
 
-    def landmarks(self, bgr: np.ndarray, detection) -> LandmarkResult | None:
+    def landmarks(self, bgr: np.ndarray, detection: FaceBox) -> LandmarkResult | None:
         """Landmarks of the face ``detection`` (anything with ``bbox`` and ``points5``) in ``bgr``.
 
         None when the landmarker finds no face in the crop.

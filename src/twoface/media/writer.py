@@ -197,7 +197,7 @@ class VideoWriter(Writer):
     def audio_packets(self) -> int:
         return self._audio.count if self._audio else 0
 
-    def write(self, bgr, index, time=None, name=None) -> None:
+    def write(self, bgr: np.ndarray, index: int, time: float | None = None, name: str | None = None) -> None:
         bgr = self._prepare(bgr)
         self._mux(self._video.encode(bgr, frame_pts(index, time, self.rate, self.time_base)))
         self.frames += 1
@@ -264,7 +264,7 @@ class ImageWriter(Writer):
             return self.out
         return self.out / f"{Path(name).stem if name else f'{index:06d}'}.{self.format}"
 
-    def write(self, bgr, index, time=None, name=None) -> None:
+    def write(self, bgr: np.ndarray, index: int, time: float | None = None, name: str | None = None) -> None:
         bgr = self._prepare(bgr)
         if self.format == "png":
             ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
@@ -310,7 +310,7 @@ class GifWriter(Writer):
         self._times: list[float] = []
         self.frames = 0
 
-    def write(self, bgr, index, time=None, name=None) -> None:
+    def write(self, bgr: np.ndarray, index: int, time: float | None = None, name: str | None = None) -> None:
         from PIL import Image
 
         from ..contracts.image import set_library_limits

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -94,7 +95,7 @@ def weights_digest(module: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def wrap(module: torch.nn.Module, group: Group, runtime) -> torch.nn.Module:
+def wrap(module: torch.nn.Module, group: Group, runtime: Runtime) -> torch.nn.Module:
     """DistributedDataParallel around ``module`` when distributed, else the module itself."""
     if not group.enabled:
         return module
@@ -128,7 +129,7 @@ def mean_scalars(values: dict[str, float], group: Group) -> dict[str, float]:
     return {k: float(v) / group.world_size for k, v in zip(keys, t.tolist())}
 
 
-def gather(obj, group: Group) -> list:
+def gather(obj: Any, group: Group) -> list:
     """Every rank's JSON-able ``obj``, in rank order, on every rank (for per-rank data states)."""
     if not group.enabled:
         return [obj]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -15,6 +16,9 @@ from ..errors import TwofaceError
 from . import preview as pv
 from .quality import IdentityProbe
 from .stream import make_augmenter
+
+if TYPE_CHECKING:
+    from ..data.faceset import FaceSplit
 
 PREVIEW_FACES = 4
 
@@ -38,7 +42,7 @@ class Evaluator:
 
     # --- validation and identity ---------------------------------------------------------------------
     @torch.no_grad()
-    def valid_loss(self, split, side: str) -> float:
+    def valid_loss(self, split: FaceSplit, side: str) -> float:
         if len(split) == 0:
             return float("nan")
         model, rt = self.model, self.t.runtime

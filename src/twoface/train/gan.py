@@ -6,12 +6,19 @@ of the real targets and the (detached) outputs of the same step.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from ..errors import ModelError
 from . import distributed
 from .optim import build_optimizer, load_optimizer_state, match_layouts
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    
+    from ..data import Batch
 
 PREFIXES = ("discriminator_a.", "discriminator_b.")
 
@@ -58,7 +65,7 @@ class Adversary:
             self.d.requires_grad_(True)
         return lsgan_g_loss(la) + lsgan_g_loss(lb)
 
-    def step(self, ba, bb, fakes: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+    def step(self, ba: Batch, bb: Batch, fakes: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         """One discriminator step on mixup blends of real targets and ``fakes``, this step's (detached) outputs."""
         from ..models.discriminator import lsgan_target_loss, mixup
 
@@ -77,7 +84,7 @@ class Adversary:
     def weights(self) -> dict[str, torch.Tensor]:
         return self.d.state_dict()
 
-    def load_state(self, tensors: dict, meta: dict, weights: dict, path) -> None:
+    def load_state(self, tensors: dict, meta: dict, weights: dict, path: Path) -> None:
         """Discriminator weights and optimizer from a checkpoint; a model saved without --gan starts them fresh."""
         mine = {k: v for k, v in weights.items() if k.startswith(PREFIXES)}
         if not mine or "discriminator" not in meta:

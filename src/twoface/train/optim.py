@@ -25,7 +25,7 @@ Interface for the trainer:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch.optim import Optimizer
@@ -55,7 +55,7 @@ class AdaBelief(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         loss = _closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
@@ -70,8 +70,11 @@ class AdaBelief(Optimizer):
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_var"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-                params.append(p), grads.append(p.grad), m.append(state["exp_avg"])
-                s.append(state["exp_avg_var"]), steps.append(int(state["step"].item()))
+                params.append(p)
+                grads.append(p.grad)
+                m.append(state["exp_avg"])
+                s.append(state["exp_avg_var"])
+                steps.append(int(state["step"].item()))
             if not params:
                 continue
             # multi-tensor ops: the same arithmetic as a loop per tensor, with far less Python overhead
@@ -101,7 +104,7 @@ class Lion(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay))
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         loss = _closure(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
@@ -115,7 +118,9 @@ class Lion(Optimizer):
                     state["step"] = torch.zeros((), dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-                params.append(p), grads.append(p.grad), m.append(state["exp_avg"])
+                params.append(p)
+                grads.append(p.grad)
+                m.append(state["exp_avg"])
             if not params:
                 continue
             if wd:

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 
 from ..fsutil import atomic_path, file_mode
+
+if TYPE_CHECKING:
+    from ..device import Runtime
+    from ..models.base import SwapModel
 
 COLUMNS = ("A", "A->A", "A->B", "B", "B->B", "B->A")
 HEADER = 22
@@ -46,7 +51,7 @@ def grid(columns: list[list[np.ndarray]], labels: tuple[str, ...] | list[str], s
 
 
 @torch.no_grad()
-def render(model, faces_a: torch.Tensor, faces_b: torch.Tensor, runtime, size: int | None = None) -> np.ndarray:
+def render(model: SwapModel, faces_a: torch.Tensor, faces_b: torch.Tensor, runtime: Runtime, size: int | None = None) -> np.ndarray:
     """The A, A→A, A→B, B, B→B, B→A grid for two equal batches of uint8/float RGB faces."""
     was_training = model.training
     model.eval()
@@ -64,7 +69,7 @@ def render(model, faces_a: torch.Tensor, faces_b: torch.Tensor, runtime, size: i
 
 
 @torch.no_grad()
-def render_both_ways(model, faces: torch.Tensor, runtime, size: int | None = None) -> np.ndarray:
+def render_both_ways(model: SwapModel, faces: torch.Tensor, runtime: Runtime, size: int | None = None) -> np.ndarray:
     """Input, as A, as B: for timelapse faces that belong to neither side's held-out set."""
     was_training = model.training
     model.eval()

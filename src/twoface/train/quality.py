@@ -20,11 +20,18 @@ invented.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import MissingDependency
+
+if TYPE_CHECKING:
+    from ..data import FaceSet
+    from ..device import Runtime
+    from ..faces.identity import Embedder
+    from ..models.base import SwapModel
 
 MAX_FACES = 24
 
@@ -75,7 +82,8 @@ class IdentityProbe:
         }
 
     @classmethod
-    def from_facesets(cls, set_a, set_b, max_faces: int = MAX_FACES, embedder=None) -> IdentityProbe | None:
+    def from_facesets(cls, set_a: FaceSet, set_b: FaceSet, max_faces: int = MAX_FACES,
+                      embedder: Embedder | None = None) -> IdentityProbe | None:
         """A probe over the held-out splits, or None when a side has no stored identities or no held-out face."""
         sides = []
         for fs in (set_a, set_b):
@@ -103,7 +111,7 @@ class IdentityProbe:
         return float(np.mean(emb @ (target / max(float(np.linalg.norm(target)), 1e-12))))
 
     @torch.no_grad()
-    def measure(self, model, runtime) -> dict[str, float]:
+    def measure(self, model: SwapModel, runtime: Runtime) -> dict[str, float]:
         """{"a2b": ..., "b2a": ...}: the swaps' mean cosine to the target's centroid."""
         from .preview import _as_input
 

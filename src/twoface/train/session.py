@@ -11,11 +11,16 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import InputError, ModelError
 from . import checkpoint as ck
 from .options import DEFAULT_ARCH, TrainOptions
+
+if TYPE_CHECKING:
+    from ..data import FaceSet
+    from ..models.base import SwapModel
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +108,7 @@ def choose_seed(opts: TrainOptions, resume: ck.Checkpoint | None) -> int:
     return int.from_bytes(os.urandom(4), "little")
 
 
-def load_faces(opts: TrainOptions, size: int, seed: int):
+def load_faces(opts: TrainOptions, size: int, seed: int) -> tuple[FaceSet, FaceSet, dict]:
     """Both face sets, cached at ``size``, each big enough for a batch, with one shared coverage."""
     from ..data import FaceSet
 
@@ -141,7 +146,7 @@ def check_faces_match(config: dict, info: dict, model_dir: Path) -> None:
                          f"{info['coverage']}; extract them with --coverage {saved}", model_dir / ck.CONFIG)
 
 
-def make_config(model, opts: TrainOptions, faces: dict, old: dict | None) -> dict:
+def make_config(model: SwapModel, opts: TrainOptions, faces: dict, old: dict | None) -> dict:
     """config.json: what shapes the model (fixed for its life) plus the latest training settings."""
     training = {k: v for k, v in opts.to_json().items()
                 if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "clip", "clip_value", "mask_loss",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -26,6 +26,11 @@ from .optim import (
     match_layouts,
     optimizer_state_to_tensors,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    
+    from ..data import Batch
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +86,7 @@ class Stepper:
         self.lr = self.optimizer.param_groups[0]["lr"]
 
     # --- losses -----------------------------------------------------------------------------------------
-    def image_loss(self, pred: torch.Tensor, batch) -> tuple[torch.Tensor, dict]:
+    def image_loss(self, pred: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict]:
         """Reconstruction loss of one side; a learned mask channel is trained against the landmark mask."""
         weights = batch.weights if self.use_weights else None
         if pred.shape[1] == batch.target.shape[1] + 1 and not self.opts.mask_loss:
@@ -109,7 +114,7 @@ class Stepper:
         fakes = (pa.detach(), pb.detach()) if self.gan is not None else None
         return logged, fakes
 
-    def step(self, iteration: int, batches) -> dict[str, float]:
+    def step(self, iteration: int, batches: tuple[Batch, Batch]) -> dict[str, float]:
         """Train on one (A, B) pair of batches; returns the losses as floats."""
         ba, bb = (b.to(self.runtime.device) for b in batches)
         xa, xb = self.runtime.tensor(ba.warped), self.runtime.tensor(bb.warped)
@@ -155,7 +160,7 @@ class Stepper:
                 out["gan_scaler"] = self.gan.scaler.state_dict()
         return out
 
-    def load_state(self, tensors: dict, meta: dict, state: dict, path, weights: dict | None = None) -> None:
+    def load_state(self, tensors: dict, meta: dict, state: dict, path: Path, weights: dict | None = None) -> None:
         """Restore optimizer(s), clipping history and AMP scale; a changed optimizer or clip mode starts afresh."""
         saved = meta.get("model", {})
         if saved.get("class") != type(self.optimizer).__name__:

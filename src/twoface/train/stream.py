@@ -5,13 +5,20 @@ the run's seed and this rank), so the two sides never draw the same random numbe
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from ..data import Augmenter, Batch
 from ..data.loader import BatchStream
 
+if TYPE_CHECKING:
+    from ..data import FaceSet
+    from ..models.base import SwapModel
+    from .options import TrainOptions
 
-def make_augmenter(model, opts, random: bool = True) -> Augmenter:
+
+def make_augmenter(model: SwapModel, opts: TrainOptions, random: bool = True) -> Augmenter:
     """The augmentation the options ask for, at the model's input and output sizes."""
     return Augmenter(model.input_size, model.output_size, warp=opts.warp and random,
                      warp_to_landmarks=opts.warp_to_landmarks and random, flip=opts.flip and random,
@@ -46,5 +53,6 @@ class PairStream:
         self.b.close()
 
 
-def make_stream(set_a, set_b, model, opts, seed: int, device="cpu") -> PairStream:
+def make_stream(set_a: FaceSet, set_b: FaceSet, model: SwapModel, opts: TrainOptions, seed: int,
+                device: torch.device | str = "cpu") -> PairStream:
     return PairStream(set_a, set_b, model, opts, seed % (2 ** 40), device=device)
