@@ -46,8 +46,8 @@ def load_check_faces(model_dir: Path, source_side: str, folder: str | Path | Non
     if folder is not None and not files:
         raise InputError("holds no face images (--check-faces)", chosen)
     if not files:
-        log.warning("no face folder for the self-check (the model's training faces are gone); checking on "
-                    "seeded noise instead; pass --check-faces FOLDER to check on real faces")
+        log.warning("no face folder for the self-check (none given, and the model's training faces are not on "
+                    "this machine); checking on seeded noise instead; pass --check-faces FOLDER for real faces")
         rng = np.random.default_rng(0)
         return CheckFaces(rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8), "seeded noise")
     picks = [files[round(i * (len(files) - 1) / max(count - 1, 1))] for i in range(min(count, len(files)))]
