@@ -6,6 +6,7 @@ demo: setup
 	.venv/bin/twoface demo
 test: setup
 	.venv/bin/ruff check src tests bench
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -n 2 -q tests
 bench: setup
 	.venv/bin/python bench/extract.py && .venv/bin/python bench/train.py && .venv/bin/python bench/convert.py

@@ -9,6 +9,7 @@ it needs nothing installed and names the offending import when it fails.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,23 @@ def test_cycle_check_finds_a_planted_loop(monkeypatch):
     read = Path.read_text
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: texts.get(self) or read(self, *a, **k))
     assert ["twoface.media.planted", "twoface.media.planted2"] in _cycles()
+
+
+def test_standard_library_imports_are_at_the_top():
+    """Lazy imports inside functions are for heavy packages (torch, mediapipe, cv2, ...) only."""
+    bad = []
+    for path in MODULES.values():
+        tree = ast.parse(path.read_text(), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    mods = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    mods = [node.module]
+                else:
+                    continue
+                bad += [f"{path.relative_to(SRC)}:{node.lineno}: import {m} inside {fn.name}()"
+                        for m in mods if m.split(".")[0] in sys.stdlib_module_names]
+    assert not bad, "standard-library imports belong at the top of the module:\n" + "\n".join(bad)

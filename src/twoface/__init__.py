@@ -36,7 +36,7 @@ class _StageModule(types.ModuleType):
 
 def _callable_stage(module_name: str, entry: str) -> None:
     module = sys.modules[module_name]
-    module.__twoface_entry__ = entry
+    setattr(module, "__twoface_entry__", entry)  # noqa: B010 (a new attribute on a module object)
     module.__class__ = _StageModule
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
+import traceback
 
 from . import __version__
 from .errors import TwofaceError, from_os_error
@@ -47,9 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(verb, help=help_text, description=(module.__doc__ or help_text).strip(),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.add_argument("-v", "--verbose", action="store_true", help="show details and tracebacks on errors")
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show debug messages, and details and tracebacks on errors")
         p.set_defaults(_run=module.run)
     return parser
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """The library's messages (``logging`` under ``twoface``) as plain lines on stderr; -v adds debug detail.
+
+    Configured here once, for the command line only: a program that imports twoface keeps its own logging.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("twoface")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,20 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # OpenCV 5 warns about DNN targets; users can't act on it
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     try:
         code = args._run(args)
         return int(code or 0)
     except TwofaceError as err:
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {err}", file=sys.stderr)
         return err.exit_code
     except OSError as err:
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: error: {from_os_error(err)}", file=sys.stderr)
         return 2
@@ -80,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # a bug: say so in one line, details with --verbose
         if args.verbose:
-            import traceback
-
             traceback.print_exc()
         print(f"twoface {args.verb}: internal error: {type(err).__name__}: {err} "
               f"(run again with --verbose and report it)", file=sys.stderr)

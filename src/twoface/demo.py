@@ -108,11 +108,11 @@ def _extract_members(archive: DemoArchive, path: Path, out: Path) -> None:
         else:
             with tarfile.open(path, "r:gz") as tf:
                 for member, name in wanted.items():
-                    src = tf.extractfile(member)
-                    if src is None:
+                    member_file = tf.extractfile(member)
+                    if member_file is None:
                         raise KeyError(member)
-                    with src, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                    with member_file, atomic_path(out / name) as tmp, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(member_file, dst)
     except (KeyError, zipfile.BadZipFile, tarfile.TarError, EOFError) as err:
         path.unlink(missing_ok=True)  # a damaged download is fetched again next time
         raise InputError(f"the downloaded archive lacks or has a damaged demo clip ({err})", path) from err
@@ -244,7 +244,8 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
 
     output = Path(output)
     check_output(output, overwrite)
-    clips = fetch_clips(cache, clips_dir, say=lambda t: _say(quiet, t))
+    clips = fetch_clips(Path(cache) if cache else None, Path(clips_dir) if clips_dir else None,
+                        say=lambda t: _say(quiet, t))
     work = output / "work"
     faces_a, faces_b, stores, model = work / "faces_a", work / "faces_b", work / "stores", work / "model"
     if overwrite and work.exists():

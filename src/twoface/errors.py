@@ -6,6 +6,7 @@ never a traceback. Anything else is a bug and is reported as such.
 """
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -44,8 +45,6 @@ class MissingDependency(TwofaceError):
 
 def from_os_error(err: OSError, path: str | Path | None = None) -> TwofaceError:
     """Turn an OSError into a one-line user error naming the file."""
-    import errno
-
     where = path if path is not None else getattr(err, "filename", None)
     reasons = {
         errno.ENOENT: "no such file or folder",

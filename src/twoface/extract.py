@@ -22,6 +22,7 @@ from .errors import InputError, StoreError
 from .faces.analyze import AnalyzedFace, AnalyzerPool, FaceOptions, IdentityFilter
 from .fsutil import atomic_write_bytes, fingerprint
 from .options import option
+from .progress import FrameProgress
 from .store.alignments import AlignmentsStore, SourceInfo, default_store_path
 
 # Options that shape the faces and the store: a resumed run must use the same values.
@@ -193,7 +194,7 @@ class _Run:
             cv2.setNumThreads(1)  # our threads already fill the cores; OpenCV's own pool would oversubscribe
         total = self.media.info.frame_count
         frames_done = faces_done = 0
-        bar = _Progress(self.progress, total, start, str(self.src.path))
+        bar = FrameProgress("extract", self.src.path, total, start, enabled=self.progress, count="faces")
         pending: collections.deque = collections.deque()
         try:
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-extract") as pool:
@@ -204,12 +205,12 @@ class _Run:
                         f, n = self._write(pending.popleft().result())
                         frames_done += f
                         faces_done += n
-                        bar.update(frames_done, faces_done, self.last_index)
+                        bar.update(self.last_index, faces_done)
                 while pending:
                     f, n = self._write(pending.popleft().result())
                     frames_done += f
                     faces_done += n
-                    bar.update(frames_done, faces_done, self.last_index)
+                    bar.update(self.last_index, faces_done)
                 self.reached_end = True
         finally:
             for p in pending:
@@ -251,47 +252,6 @@ def _draw_debug(image: np.ndarray, faces: list[AnalyzedFace]) -> np.ndarray:
         cv2.putText(out, f"{f.record.face} yaw {f.record.pose[0]:.0f} roll {f.record.pose[2]:.0f}", (x, max(12, y - 6)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1)
     return out
-
-
-class _Progress:
-    """A rich progress bar on stderr (frames/s, faces, ETA), or nothing."""
-
-    def __init__(self, enabled: bool, total: int, start: int, label: str):
-        self._p = None
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._p = Progress(TextColumn("[bold]extract[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]:.1f} frames/s  {task.fields[faces]} faces"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-        self._p.start()
-        self._task = self._p.add_task(Path(label).name, total=max(total, start) or None, completed=start,
-                                      fps=0.0, faces=0)
-        import time
-
-        self._t0 = time.monotonic()
-        self._start = start
-
-    def update(self, frames: int, faces: int, index: int) -> None:
-        if self._p is None:
-            return
-        import time
-
-        dt = max(time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt, faces=faces)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
 
 
 from . import _callable_stage  # noqa: E402  (so that twoface.extract(...) calls extract())

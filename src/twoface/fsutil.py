@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -122,8 +123,6 @@ _fsync = fsync_path
 
 def sha256_file(path: str | Path) -> str:
     """The sha256 of a whole file, read in blocks (model files, clips, checkpoints)."""
-    import hashlib
-
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -137,8 +136,6 @@ def fingerprint(path: str | Path) -> str:
     An image folder's fingerprint is of its sorted file names and sizes (``dir:...``),
     so the store of a frame folder is recognised as long as its files are unchanged.
     """
-    import hashlib
-
     path = Path(path)
     if path.is_dir():
         h = hashlib.sha256()

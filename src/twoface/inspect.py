@@ -18,6 +18,7 @@ import json
 import struct
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, ModelError, TwofaceError
 
@@ -323,7 +324,7 @@ def _inspect_image_folder(path: Path, images: list[Path]) -> dict:
     sample = [im for im in (cv2.imread(str(p), cv2.IMREAD_COLOR) for p in images[::step][:FOLDER_SAMPLE])
               if im is not None]
     first = sample[0] if sample else None
-    out = {
+    out: dict[str, Any] = {
         "kind": "image folder",
         "path": str(path),
         "images": len(images),

@@ -39,6 +39,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
     from ..device import choose
     from ..media import open_media
     from ..models.swapper import Swapper
+    from ..progress import FrameProgress
     from .faces import FaceSource, source_fingerprint
     from .output import Output, is_folder, output_kind
     from .pipeline import Pipeline
@@ -66,11 +67,11 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
             raise InputError(f"has {info.frame_count} frames but the output {output.name} is one image; "
                              "give a folder (no suffix) or a video file", input)
         out = Output(output, kind, info, opts, input, model, source_fingerprint(input))
-        bar = _Bar(progress, info.frame_count, out.resume_from, input.name)
+        bar = FrameProgress("convert", input.name, info.frame_count, out.resume_from, enabled=progress)
 
         def on_frame(index: int, written: int) -> None:
             out.mark(index)
-            bar.update(index, written)
+            bar.update(index)
 
         pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
                         is_video=info.is_video, progress=on_frame,
@@ -89,39 +90,6 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
                          faces=stats.faces, skipped=stats.skipped, resumed_from=out.resume_from,
                          seconds=stats.seconds, fps=stats.fps,
                          faces_from="store" if faces.from_store else "on the fly")
-
-
-class _Bar:
-    """A rich progress bar on stderr with frames/s, or nothing."""
-
-    def __init__(self, enabled: bool, total: int, start: int, label: str):
-        self._p = None
-        if not enabled:
-            return
-        import time
-
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._p = Progress(TextColumn("[bold]convert[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]:.1f} frames/s"), TimeRemainingColumn(),
-                           console=Console(stderr=True))
-        self._p.start()
-        self._task = self._p.add_task(label, total=max(total, start) or None, completed=start, fps=0.0)
-        self._t0 = time.monotonic()
-        self._start = start
-        self._time = time
-
-    def update(self, index: int, written: int) -> None:
-        if self._p is None:
-            return
-        dt = max(self._time.monotonic() - self._t0, 1e-6)
-        self._p.update(self._task, completed=index + 1, fps=(index + 1 - self._start) / dt)
-
-    def close(self) -> None:
-        if self._p is not None:
-            self._p.stop()
-            self._p = None
 
 
 from .. import _callable_stage  # noqa: E402  (so that twoface.convert(...) calls convert())

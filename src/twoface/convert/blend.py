@@ -14,6 +14,7 @@ where the mask is zero are left exactly as they were.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -82,7 +83,7 @@ def shape_mask(mask: np.ndarray, opts: MaskOptions) -> np.ndarray:
     return np.clip(border_fade(mask, opts.border), 0.0, 1.0)
 
 
-def _roi(M: np.ndarray, box: tuple[float, float, float, float],
+def _roi(M: np.ndarray, box: Sequence[float],
          frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
     """The frame box (x0, y0, x1, y1) covering the aligned-space ``box`` (x, y, w, h), clipped.
 

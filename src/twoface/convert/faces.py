@@ -40,7 +40,7 @@ def source_fingerprint(path: Path) -> str:
 def open_store(input: Path, store: str | Path | None) -> AlignmentsStore | None:
     """The input's store, checked to belong to it; None when there is none (find faces on the fly)."""
     explicit = store is not None
-    path = Path(store) if explicit else default_store_path(input)
+    path = Path(store) if store is not None else default_store_path(input)
     if not path.exists():
         if explicit:
             raise StoreError("no such alignments store (leave out --store to find faces on the fly)", path)

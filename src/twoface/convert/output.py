@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -81,8 +82,6 @@ class Output:
 
     def _open_video(self, info, input_path: Path, size):
         """A resumable segmented video; its ``.parts`` folder is only reused for the same input and model."""
-        import shutil
-
         from ..media.segmented import SegmentedVideoWriter
 
         parts = self.out.with_name(self.out.name + ".parts")

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Pipeline:
     # ---- stages --------------------------------------------------------------------
     def _produce(self, start: int, out: queue.Queue) -> None:
         workers = self.opts.workers or max(1, min(2, os.cpu_count() or 1))
-        pending: collections.deque = collections.deque()
+        pending: collections.deque[tuple[Any, Any]] = collections.deque()
         with cf.ThreadPoolExecutor(workers, thread_name_prefix="twoface-convert-find") as pool:
             for frame in self.media.frames(start=start):
                 if self._stop.is_set():

@@ -111,11 +111,11 @@ class TransformSmoother:
                 used.add(j)
         out = []
         for i in range(len(centres)):
-            tr = chosen.get(i)
-            if tr is None:
-                tr = _Track(centres[i], scales[i], t, OneEuroFilter(*self.params))
-                self._tracks.append(tr)
-            out.append(tr)
+            track = chosen.get(i)
+            if track is None:
+                track = _Track(centres[i], scales[i], t, OneEuroFilter(*self.params))
+                self._tracks.append(track)
+            out.append(track)
         return out
 
     def __call__(self, t: float, matrices: list[np.ndarray], size: int) -> list[np.ndarray]:

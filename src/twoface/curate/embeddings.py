@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .items import FaceItem, tracked
+from ..progress import tracked
+from .items import FaceItem
 
 EMBED_DIM = 128
 

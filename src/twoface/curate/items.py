@@ -7,31 +7,15 @@ are listed apart and never moved, so a sort cannot scramble a user's other image
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..progress import tracked
 from ..store.metadata import FaceMeta, list_face_files, read_face_meta
-
-T = TypeVar("T")
-PROGRESS_MIN = 200  # smaller jobs finish before a bar would be worth drawing
-
-
-def tracked(seq: list[T] | Iterable[T], description: str, enabled: bool, total: int | None = None) -> Iterator[T]:
-    """Iterate with a rich progress bar on stderr when ``enabled`` and the job is big enough."""
-    total = len(seq) if total is None and hasattr(seq, "__len__") else total
-    if not enabled or (total is not None and total < PROGRESS_MIN):
-        yield from seq
-        return
-    from rich.console import Console
-    from rich.progress import track
-
-    yield from track(seq, description=description, total=total, console=Console(stderr=True), transient=True)
 
 
 @dataclass(eq=False)

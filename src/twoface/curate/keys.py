@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..faces import measures
+from ..progress import tracked
 from .embeddings import face_embeddings, reference_embedding
-from .items import FaceItem, tracked
+from .items import FaceItem
 
 
 @dataclass(frozen=True)

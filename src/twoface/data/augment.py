@@ -127,7 +127,9 @@ def to_float(images: Tensor, matrix: Tensor | None = None, offset: Tensor | None
         return images.float() / 255
     n, c, h, w = images.shape
     x = torch.bmm(matrix.to(images.device) / 255, images.reshape(n, c, h * w).float())
-    return (x + offset.to(images.device)[:, :, None]).clamp_(0, 1).view(n, c, h, w)
+    if offset is not None:
+        x = x + offset.to(images.device)[:, :, None]
+    return x.clamp_(0, 1).view(n, c, h, w)
 
 
 def clahe_u8(images: Tensor, chosen: Tensor, grids: Tensor, clip: float = 2.0) -> Tensor:
@@ -334,8 +336,8 @@ def baseline_augment(image_bgr: np.ndarray, rng: np.random.Generator, input_size
     target = cv2.resize(img, (output_size, output_size), interpolation=cv2.INTER_AREA)
     if warp:
         lin = np.linspace(0, size, 5, dtype=np.float32)
-        mapx = np.broadcast_to(lin, (5, 5)) + rng.normal(0, warp_scale * size, (5, 5)).astype(np.float32)
-        mapy = np.broadcast_to(lin[:, None], (5, 5)) + rng.normal(0, warp_scale * size, (5, 5)).astype(np.float32)
+        mapx: np.ndarray = np.broadcast_to(lin, (5, 5)) + rng.normal(0, warp_scale * size, (5, 5)).astype(np.float32)
+        mapy: np.ndarray = np.broadcast_to(lin[:, None], (5, 5)) + rng.normal(0, warp_scale * size, (5, 5)).astype(np.float32)
         mapx = cv2.resize(mapx, (input_size, input_size), interpolation=cv2.INTER_CUBIC)
         mapy = cv2.resize(mapy, (input_size, input_size), interpolation=cv2.INTER_CUBIC)
         warped = cv2.remap(np.ascontiguousarray(img), mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -140,6 +140,7 @@ class BatchStream:
     def __next__(self) -> Batch:
         if self._thread is None:
             self._start()
+        assert self._queue is not None
         batch, state = self._queue.get()
         if batch is _Stop:
             self.close()
@@ -152,7 +153,7 @@ class BatchStream:
             self._stop.set()
             while self._thread.is_alive():
                 try:
-                    self._queue.get(timeout=0.05)
+                    self._queue.get(timeout=0.05)  # type: ignore[union-attr]  # set with the thread
                 except queue.Empty:
                     pass
             self._thread.join()

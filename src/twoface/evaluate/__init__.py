@@ -15,6 +15,7 @@ returns the report (a dict) and writes it as JSON when ``output`` is given:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -28,11 +29,13 @@ from .faces import as_uint8, evenly, face_mask, gallery_folder, judge_faces, lan
 SIDES = {"a": "A", "b": "B"}
 
 
-def _say(progress: bool, text: str) -> None:
-    if progress:
-        import sys
+log = logging.getLogger(__name__)
 
-        print(text, file=sys.stderr, flush=True)
+
+def _say(progress: bool, text: str) -> None:
+    """A step of the evaluation, as an info message (``progress=False``: silent)."""
+    if progress:
+        log.info(text)
 
 
 def _pose_expression(landmarker, sources: list[np.ndarray], swaps: list[np.ndarray], coverage: float) -> dict:
@@ -90,11 +93,11 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         pts = [p * (fr.output_size / im.shape[0]) for p, im in zip(g.landmarks, g.images)]
         gal[name] = judge_faces(judge, imgs, pts)
         real[name] = (imgs, [face_mask(p, fr.output_size) for p in pts])
-    for folder in gallery:
-        name = Path(folder).name
+    for extra in gallery:
+        name = Path(extra).name
         while name in gal:
             name += "'"
-        gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
+        gal[name] = gallery_folder(judge, Path(extra), fr.output_size, gallery_faces)
 
     report: dict = {
         "twoface_version": __version__,
@@ -150,7 +153,7 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         vals = [e[key] for e in report["swap"].values() if e.get(key) is not None]
         report[key] = float(np.mean(vals)) if vals else None
 
-    if video is not None:
+    if video is not None and source is not None:  # both or neither, checked above
         # the video's faces are judged in the frame at about their own size (~130 px on the dev clips)
         report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress,
                                         verify_threshold(128))

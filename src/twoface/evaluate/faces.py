@@ -58,7 +58,7 @@ def split_files(folder: Path, model_dir: Path, config: dict, max_faces: int) -> 
     try:  # data.FaceSet's own split order, so these are exactly the faces training held out
         from ..data.faceset import _split_order
     except ImportError:  # pragma: no cover - another data package: fall back to the fixed subset
-        _split_order = None
+        _split_order = None  # type: ignore[assignment]
     if holdout > 0 and seed is not None and len(files) >= 2 and _split_order is not None:
         n_valid = min(len(files) - 1, max(1, round(len(files) * holdout)))
         order = _split_order(files, int(seed))
@@ -153,9 +153,9 @@ def gallery_folder(judge, folder: Path, size: int, max_faces: int) -> np.ndarray
             scale = size / img.shape[0]
             out.append(judge.embed_aligned(to_size(img, size), meta.landmarks_array() * scale))
         except InputError:  # a plain photo: dlib finds the face itself
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if img is not None:
-                out.append(judge.embed(img))
+            photo = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if photo is not None:
+                out.append(judge.embed(photo))
     if not out:
         raise InputError("no readable face images in this gallery folder", folder)
     return np.stack(out)

@@ -51,6 +51,7 @@ def analyse(path: Path, max_frames: int, judge=None, judge_every: int = 5,
                 break
             out.frames += 1
             if boxes is None:
+                assert detector is not None  # made above when no boxes are given
                 dets = detector.detect(frame.image)
                 det = max(dets, key=lambda d: d.bbox[2] * d.bbox[3]) if dets else None
             else:

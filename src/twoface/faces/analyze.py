@@ -141,9 +141,11 @@ class FaceAnalyzer:
                 continue
             aligned_pts = align.transform_points(lm.points, M)
             blur = float(self._quality.blur_score(face_img))
+            bx, by, bw, bh = (float(v) for v in det.bbox)
+            yaw, pitch, roll = (float(v) for v in lm.pose)
             record = FaceRecord(
-                frame=frame, face=len(found), bbox=tuple(float(v) for v in det.bbox), score=float(det.score),
-                landmarks=lm.points.astype(np.float32), scheme="478", pose=tuple(float(v) for v in lm.pose),
+                frame=frame, face=len(found), bbox=(bx, by, bw, bh), score=float(det.score),
+                landmarks=lm.points.astype(np.float32), scheme="478", pose=(yaw, pitch, roll),
                 blendshapes=np.asarray(lm.blendshapes, np.float32), rotation=int(det.rotation),
                 identity=identity, blur=blur)
             png = None

@@ -67,15 +67,18 @@ class Embedder:
 
     def _forward(self, faces: np.ndarray) -> np.ndarray:
         blob = cv2.dnn.blobFromImages(list(faces), 1.0, (IDENTITY_SIZE, IDENTITY_SIZE), (0, 0, 0), swapRB=True)
+        net = self._net
+        assert net is not None  # set by __init__ before the first call
         if self.engine == "new":
-            self._net.setInput(blob, INPUT_NAME)
+            net.setInput(blob, INPUT_NAME)
         else:
-            self._net.setInput(blob)
-        return np.asarray(self._net.forward()).reshape(len(faces), -1)
+            net.setInput(blob)
+        return np.asarray(net.forward()).reshape(len(faces), -1)
 
     def embed_aligned(self, faces112: np.ndarray | list[np.ndarray]) -> np.ndarray:
         """Embeddings (N, 128) float32, unit length, of BGR 112×112 identity crops."""
-        faces = [np.asarray(f) for f in faces112] if isinstance(faces112, list) else np.asarray(faces112)
+        faces: list[np.ndarray] | np.ndarray = (
+            [np.asarray(f) for f in faces112] if isinstance(faces112, list) else np.asarray(faces112))
         if isinstance(faces, np.ndarray) and faces.ndim == 3:
             faces = faces[None]
         if len(faces) == 0:
@@ -83,7 +86,7 @@ class Embedder:
         for f in faces:
             if f.shape != (IDENTITY_SIZE, IDENTITY_SIZE, 3):
                 raise ValueError(f"identity crops must be (112, 112, 3) BGR, got {f.shape}")
-        out = [self._forward(np.stack(faces[i:i + self.batch_size]))
+        out = [self._forward(np.stack(list(faces[i:i + self.batch_size])))
                for i in range(0, len(faces), self.batch_size)]
         return _normalise(np.concatenate(out))
 

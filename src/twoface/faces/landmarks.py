@@ -123,7 +123,7 @@ def crop_matrix(center: tuple[float, float], side: float, level: float, size: in
     centred on ``center`` and rotated counter-clockwise by ``level`` degrees (which levels a face
     whose roll is ``level``)."""
     m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), float(level), size / float(side))
-    m[:, 2] += [(size - 1) / 2.0 - center[0], (size - 1) / 2.0 - center[1]]
+    m[:, 2] += np.array([(size - 1) / 2.0 - center[0], (size - 1) / 2.0 - center[1]])
     return m
 
 

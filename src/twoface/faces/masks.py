@@ -101,7 +101,7 @@ def render_mask(polygons: list[Polygon], size: int, feather: float = 0.0) -> np.
             continue
         # pixel centres are integers; fillPoly's fixed-point coordinates are too
         cv2.fillPoly(canvas, [np.round(arr * scale).astype(np.int32)], 255, cv2.LINE_AA, SHIFT)
-    mask = canvas.astype(np.float32) / 255.0
+    mask: np.ndarray = canvas.astype(np.float32) / 255.0
     if feather > 0:
         sigma = feather / 4.0  # ±2σ spans the feather width
         mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_CONSTANT)

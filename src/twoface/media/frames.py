@@ -6,7 +6,7 @@ so keeping the records here lets both import them without importing each other.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -56,7 +56,7 @@ class MediaSource(Protocol):
     info: MediaInfo
     skipped: int  # frames that could not be decoded and were left out
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         """Frames whose ``index >= start`` and ``index % every == 0``.
 
         ``every`` counts from frame 0, not from ``start``, so a resumed run

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import cv2
@@ -100,9 +100,9 @@ class ImageSource:
         self.info = _image_info(path, self._image, 1)
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
-        if start == 0:
+        if start == 0 and self._image is not None:
             yield Frame(0, 0.0, self._image.copy(), self.path.name)
 
 
@@ -135,7 +135,7 @@ class ImageFolderSource:
         self.info = _image_info(path, first, len(entries))
         self.skipped = 0
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
         for index in range(start, len(self.files)):
             if index % every:

@@ -50,6 +50,7 @@ class AudioPassthrough:
         self.out = out
         self.stream = None
         self._pending: av.Packet | None = None
+        self.input: av.container.InputContainer | None
         try:
             self.input = av.open(str(self.source), metadata_errors="ignore")
         except av.error.FFmpegError as err:

@@ -120,7 +120,9 @@ class SegmentedVideoWriter(Writer):
             pts = self._last_pts + 1
         if self._segment is None:
             self._open_segment(index, pts)
-        self._segment.container.mux(self._segment.encode(bgr, pts - self._segment_offset))
+        segment = self._segment
+        assert segment is not None  # opened just above
+        segment.container.mux(segment.encode(bgr, pts - self._segment_offset))
         self._last_pts = pts
         self._segment_last = index
         self._segment_count += 1
@@ -138,6 +140,7 @@ class SegmentedVideoWriter(Writer):
     def _close_segment(self) -> None:
         """Flush the encoder, then fsync and rename the file to ``<first>-<last>.mp4``."""
         seg, tmp = self._segment, self._segment_tmp
+        assert seg is not None and tmp is not None  # only called with a segment open
         self._segment, self._segment_tmp = None, None
         final = self.parts / _segment_name(self._segment_first, self._segment_last)
         try:
@@ -185,6 +188,8 @@ def _segment_meta(path: Path) -> dict:
             offset, tb = int(m["twoface_offset"]), Fraction(m["twoface_time_base"])
             stream = c.streams.video[0]
             top = max(p.pts for p in c.demux(stream) if p.size and p.pts is not None)
+            if stream.time_base is None:
+                raise ValueError("the video stream has no time base")
             last_pts = offset + round(top * stream.time_base / tb)
     except (av.error.FFmpegError, KeyError, ValueError) as err:
         raise OutputError(f"segment is damaged ({err}); delete the .parts folder to start over", path) from err

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -192,11 +192,11 @@ class VideoSource:
                          codec=stream.codec_context.name)
 
     # ----------------------------------------------------------------- frames
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         check_frame_args(start, every)
         self.skipped = 0
         if start == 0:
-            yield from self._decode(self._open(), _Ranker(), start, every)
+            yield from self._decode(self._open(), _Ranker(), start, every)  # type: ignore[misc]  # None only if strict
             return
         table, keyframes = self._prescan()
         if table is not None and start >= len(table):
@@ -211,7 +211,7 @@ class VideoSource:
             if tries:
                 log.debug("%s: no usable seek to frame %d; decoding from the start", self.path, start)
         ranker = _Ranker(table) if table is not None else _Ranker()
-        yield from self._decode(self._open(), ranker, start, every)
+        yield from self._decode(self._open(), ranker, start, every)  # type: ignore[misc]  # None only if strict
 
     def _seeked(self, seek_pts: int, table: list[int], start: int, every: int):
         """Frames from ``start`` after seeking to the keyframe at ``seek_pts``; returns False if unusable."""
@@ -247,7 +247,7 @@ class VideoSource:
         return pts, sorted(keys)
 
     def _decode(self, container, ranker: _Ranker, start: int, every: int,
-                strict: bool = False) -> Iterator[Frame | None]:
+                strict: bool = False) -> Generator[Frame | None, None, None]:
         """Decode, index and convert frames; with ``strict``, first yields None if frames before ``start`` were missed."""
         with container:
             stream = container.streams.video[0]
@@ -316,13 +316,13 @@ class VideoSource:
                 log.debug("%s: demuxer error (%s); trying to continue", self.path, _reason(err))
 
     def _to_bgr(self, vf: av.VideoFrame) -> np.ndarray:
-        img = vf.to_ndarray(format="bgr24")
+        img: np.ndarray = vf.to_ndarray(format="bgr24")
         if self.rotation:
             img = cv2.rotate(img, _ROTATE[self.rotation])
         return img
 
 
-def _unless_late(frames: Iterator[Frame | None]):
+def _unless_late(frames: Generator[Frame | None, None, None]) -> Generator[Frame, None, bool]:
     """Re-yield frames; return False (yielding nothing) if the first item says the seek landed late."""
     any_frame = False
     try:

@@ -115,12 +115,12 @@ class _EncodedVideo:
             self.container = av.open(str(path), "w", format=fmt, options=options)
         except (av.error.FFmpegError, OSError) as err:
             raise OutputError(f"cannot create the video ({err})", path) from err
-        self.stream = self.container.add_stream(codec, rate=rate)
+        self.stream: av.VideoStream = self.container.add_stream(codec, rate=rate)  # type: ignore[assignment]
         self.stream.width, self.stream.height = self.even
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.stream.options = encoder_options(codec, quality, preset)
+        self.stream.options = {**encoder_options(codec, quality, preset)}
         self.stream.codec_context.thread_type = "AUTO"
         self.container.metadata.update(tags)
         self.time_base = time_base
@@ -171,7 +171,7 @@ class VideoWriter(Writer):
         self._stack = contextlib.ExitStack()
         tmp = self._stack.enter_context(atomic_path(self.out))
         try:
-            self._video = _EncodedVideo(tmp, fmt, tuple(size), self.rate, self.time_base,
+            self._video = _EncodedVideo(tmp, fmt, (int(size[0]), int(size[1])), self.rate, self.time_base,
                                         quality if quality is not None else DEFAULT_QUALITY, preset,
                                         {"comment": SYNTHETIC_TAG, **(tags or {})}, self.codec)
             self._audio = AudioPassthrough(audio_from, self._video.container, self.out) if audio_from else None
@@ -286,7 +286,7 @@ class GifWriter(Writer):
         self.rate = as_rate(fps)
         self.watermark = watermark
         self._frames: list = []
-        self._times: list[float | None] = []
+        self._times: list[float] = []
         self.frames = 0
 
     def write(self, bgr, index, time=None, name=None) -> None:

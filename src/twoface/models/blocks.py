@@ -20,6 +20,7 @@ step 0), and a small scale for the last conv of a residual branch.
 from __future__ import annotations
 
 import math
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -49,12 +50,15 @@ def icnr_(weight: torch.Tensor, scale: int) -> None:
         weight.copy_(sub.repeat_interleave(scale * scale, dim=0))
 
 
-def _uninitialised(cls: type[nn.Module], *args, **kwargs) -> nn.Module:
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _uninitialised(cls: type[_M], *args: Any, **kwargs: Any) -> _M:
     """Allocate a layer without torch's default init, which we overwrite anyway (it doubled build time).
 
     Honours ``with torch.device("meta"):`` so shape-only builds stay free.
     """
-    return nn.utils.skip_init(cls, *args, device=torch.get_default_device(), **kwargs)
+    return cast(_M, nn.utils.skip_init(cls, *args, device=torch.get_default_device(), **kwargs))
 
 
 def conv(cin: int, cout: int, kernel: int, stride: int = 1, *, bias: bool = True,
@@ -62,7 +66,7 @@ def conv(cin: int, cout: int, kernel: int, stride: int = 1, *, bias: bool = True
     """A 'same'-padded convolution with He-uniform weights and zero bias."""
     layer = _uninitialised(nn.Conv2d, cin, cout, kernel, stride, padding=kernel // 2, bias=bias, groups=groups)
     he_uniform_(layer.weight)
-    if bias:
+    if layer.bias is not None:  # made when bias=True
         nn.init.zeros_(layer.bias)
     return layer
 

@@ -23,7 +23,7 @@ from .original import dense_encoder
 
 def residual_decoder(cin: int, widths: list[int], last: int | None, learn_mask: bool) -> nn.Sequential:
     """Upscale+residual pairs of the given widths, a plain upscale to ``last`` (if any), the head."""
-    parts = OrderedDict(up=up_stack(cin, widths, slope=RESIDUAL_LEAK, residual=1))
+    parts: OrderedDict[str, nn.Module] = OrderedDict(up=up_stack(cin, widths, slope=RESIDUAL_LEAK, residual=1))
     if last:
         parts["last"] = UpscaleBlock(widths[-1], last)
     parts["head"] = OutputHead(last or widths[-1], learn_mask)

@@ -42,7 +42,8 @@ class PatchDiscriminator(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 he_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         self.layers = layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

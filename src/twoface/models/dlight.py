@@ -28,7 +28,8 @@ _DENSE = {"lowmem": 640, "fair": 1152, "best": 1664}
 
 
 def _hybrid_chain(cin: int, widths: list[int], fast: bool = False) -> list[nn.Module]:
-    layers, prev = [], cin
+    layers: list[nn.Module] = []
+    prev = cin
     for width in widths:
         layers.append(HybridUpscaleBlock(prev, width, fast=fast))
         prev = width

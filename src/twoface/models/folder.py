@@ -22,6 +22,7 @@ import torch
 
 from ..errors import ModelError
 from ..fsutil import sha256_file
+from .base import SwapModel
 
 CONFIG = "config.json"
 WEIGHTS = "weights.safetensors"
@@ -169,7 +170,7 @@ def check_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path
     return {k: tensors[k] for k in expected}
 
 
-def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[torch.nn.Module, dict]:
+def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[SwapModel, dict]:
     """The trained swap model of a model folder, in eval mode, and its config (for convert/evaluate).
 
     Returns ``(SwapModel, config dict)``. Raises ModelError for a folder that is not a twoface

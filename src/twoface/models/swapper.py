@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
+from .base import SwapModel
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Framing:
     learn_mask: bool
 
 
-def model_framing(model: torch.nn.Module, config: dict) -> Framing:
+def model_framing(model: SwapModel, config: dict) -> Framing:
     """The crop size and coverage the model was trained with (old configs kept coverage at the top)."""
     from ..faces.align import DEFAULT_COVERAGE
 

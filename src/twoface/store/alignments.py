@@ -7,6 +7,7 @@ it is not pickle, so stores are safe to share.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -152,7 +153,7 @@ class AlignmentsStore:
             cls._prepare(db, path, readonly, upto_version)
         except sqlite3.OperationalError as err:
             db.close()
-            raise AlignmentsStore(path, None)._write_error(err) from err
+            raise _write_error(err, path) from err
         except sqlite3.DatabaseError as err:
             db.close()
             raise StoreError(f"damaged or not an alignments store ({err})", path) from err
@@ -191,7 +192,7 @@ class AlignmentsStore:
 
     def close(self) -> None:
         if self._db is not None:
-            db, self._db = self._db, None
+            db, self._db = self._db, None  # type: ignore[assignment]  # a closed store is not used again
             try:
                 db.commit()
             except sqlite3.Error as err:
@@ -247,18 +248,7 @@ class AlignmentsStore:
             raise self._write_error(err) from err
 
     def _write_error(self, err: sqlite3.Error) -> StoreError:
-        text = str(err)
-        try:
-            import shutil
-
-            low = shutil.disk_usage(self.path.parent).free < (1 << 20)
-        except OSError:
-            low = False
-        if "full" in text or low:
-            text = "no space left on the device"
-        elif "readonly" in text or "read-only" in text:
-            text = "permission denied (read-only)"
-        return StoreError(f"cannot write to the store: {text}", self.path)
+        return _write_error(err, self.path)
 
     def _add_frame(self, frame: int, faces: list[FaceRecord], time_s: float | None, name: str | None) -> None:
         db = self._db
@@ -322,7 +312,7 @@ class AlignmentsStore:
         for r in self._db.execute(sql + " ORDER BY frame, face", args):
             yield FaceRecord(
                 frame=r[0], face=r[1], bbox=(r[2], r[3], r[4], r[5]), score=r[6],
-                landmarks=_unblob(r[7], 2), scheme=r[8], pose=(r[9], r[10], r[11]),
+                landmarks=np.frombuffer(r[7], dtype=np.float32).reshape(-1, 2).copy(), scheme=r[8], pose=(r[9], r[10], r[11]),
                 blendshapes=_unblob(r[12]), rotation=r[13], identity=_unblob(r[14]),
                 extra=json.loads(r[15]) if r[15] else {}, blur=r[16])
 
@@ -371,3 +361,17 @@ def default_store_path(input_path: str | Path) -> Path:
     """``<input>.twoface.db`` beside the input (for a folder: beside the folder)."""
     p = Path(input_path)
     return p.with_name(p.name + ".twoface.db")
+
+
+def _write_error(err: sqlite3.Error, path: Path) -> StoreError:
+    """A failed write as one clear line: a full disk or a read-only store says so."""
+    text = str(err)
+    try:
+        low = shutil.disk_usage(path.parent).free < (1 << 20)
+    except OSError:
+        low = False
+    if "full" in text or low:
+        text = "no space left on the device"
+    elif "readonly" in text or "read-only" in text:
+        text = "permission denied (read-only)"
+    return StoreError(f"cannot write to the store: {text}", path)

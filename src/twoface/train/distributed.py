@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
+from ..device import Runtime
 from ..errors import TwofaceError
 
 TORCHRUN_HINT = ("run it under torchrun, for example: "
@@ -46,7 +48,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def setup(distributed: bool, runtime) -> tuple[Group, object]:
+def setup(distributed: bool, runtime: Runtime) -> tuple[Group, Runtime]:
     """Join the torchrun job (when ``distributed``) and return (group, runtime for this rank)."""
     if not distributed:
         return Group(), runtime
@@ -85,8 +87,6 @@ def set_threads(group: Group) -> int:
 
 def weights_digest(module: torch.nn.Module) -> str:
     """sha256 of every tensor of a state dict, in key order, as float32 bytes (a cross-rank check)."""
-    import hashlib
-
     h = hashlib.sha256()
     for key, value in module.state_dict().items():
         h.update(key.encode())

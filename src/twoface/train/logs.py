@@ -63,6 +63,7 @@ class TrainLog:
         self.deadline = deadline  # a time.monotonic() deadline, or None
         self.speed = Speed(faces_per_step)
         self.stream = stream if stream is not None else sys.stdout
+        self.silent = False  # the other processes of a distributed job print nothing
         self.sums: dict[str, float] = {}
         self.count = 0
         self.history: dict[str, float] = {}
@@ -97,6 +98,8 @@ class TrainLog:
         return min(remaining) if remaining else None
 
     def print(self, text: str) -> None:
+        if self.silent:
+            return
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
 
     def console(self, iteration: int, means: dict[str, float], faces_per_s: float, lr: float | None = None) -> None:

@@ -338,10 +338,10 @@ def load_optimizer_state(opt: Optimizer, tensors: dict[str, torch.Tensor], meta:
     params = [p for g in opt.param_groups for p in g["params"]]
     state: dict[int, dict] = {}
     for key, value in tensors.items():
-        _, idx, name = key.split(".", 2)
-        state.setdefault(int(idx), {})[name] = value
-    for idx, entry in meta.get("scalars", {}).items():
-        state.setdefault(int(idx), {}).update(entry)
+        _, number, name = key.split(".", 2)
+        state.setdefault(int(number), {})[name] = value
+    for number, entry in meta.get("scalars", {}).items():
+        state.setdefault(int(number), {}).update(entry)
     for idx, entry in state.items():
         p = params[idx] if idx < len(params) else None
         for name, value in entry.items():

@@ -6,8 +6,8 @@ and each becomes one clear message.
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,8 @@ from .. import __version__
 from ..errors import InputError, ModelError
 from . import checkpoint as ck
 from .options import DEFAULT_ARCH, TrainOptions
+
+log = logging.getLogger(__name__)
 
 COVERAGE_TOLERANCE = 1e-3
 
@@ -29,7 +31,7 @@ class Start:
     config: dict | None  # the config of ``resume``
 
 
-def open_model_dir(opts: TrainOptions, say=print) -> Start:
+def open_model_dir(opts: TrainOptions) -> Start:
     """Inspect the model folder: refuse a foreign one, find its last complete checkpoint."""
     model_dir = opts.model_dir
     ck.check_not_foreign(model_dir)
@@ -44,10 +46,10 @@ def open_model_dir(opts: TrainOptions, say=print) -> Start:
     if found is None:
         return Start(None, None, None)
     if found.fell_back:
-        say(f"warning: the newest save in {model_dir} is incomplete or damaged; "
+        log.warning(f"warning: the newest save in {model_dir} is incomplete or damaged; "
             f"continuing from the previous one (iteration {found.iteration})")
     if not opts.resume:
-        say(f"starting over: the model in {model_dir} (iteration {found.iteration}) "
+        log.info(f"starting over: the model in {model_dir} (iteration {found.iteration}) "
             "will be replaced at the first save")
         return Start(None, found, None)
     return Start(found, found, found.config)
@@ -72,7 +74,7 @@ def model_choice(opts: TrainOptions, config: dict | None) -> tuple[str, dict]:
                              "a model's shape cannot change when resuming", where)
         if key not in saved:
             raise ModelError(f"the saved {arch} model has no option {key!r}", where)
-    return arch, saved
+    return str(arch), saved
 
 
 def choose_seed(opts: TrainOptions, resume: ck.Checkpoint | None) -> int:
@@ -83,7 +85,7 @@ def choose_seed(opts: TrainOptions, resume: ck.Checkpoint | None) -> int:
     return int.from_bytes(os.urandom(4), "little")
 
 
-def load_faces(opts: TrainOptions, size: int, seed: int, say=print):
+def load_faces(opts: TrainOptions, size: int, seed: int):
     """Both face sets, cached at ``size``, each big enough for a batch, with one shared coverage."""
     from ..data import FaceSet
 
@@ -107,13 +109,13 @@ def load_faces(opts: TrainOptions, size: int, seed: int, say=print):
                          opts.faces_b)
     for side in "AB":
         if png_size[side] < size:
-            say(f"warning: faces {side} are {png_size[side]} px, smaller than the model's {size} px; "
+            log.warning(f"warning: faces {side} are {png_size[side]} px, smaller than the model's {size} px; "
                 "they are upscaled (extract with a larger --size for sharper results)")
     info = {"coverage": coverage["A"], "size": min(png_size.values()), "landmarks": int(sets[0].landmarks.shape[1])}
     return sets[0], sets[1], info
 
 
-def check_faces_match(config: dict, info: dict, model_dir: Path, say=print) -> None:
+def check_faces_match(config: dict, info: dict, model_dir: Path) -> None:
     """A resumed model was trained at one coverage: faces of another framing would confuse it."""
     saved = config.get("faces", {}).get("coverage")
     if saved is not None and abs(float(saved) - info["coverage"]) > COVERAGE_TOLERANCE:
@@ -140,7 +142,3 @@ def make_config(model, opts: TrainOptions, faces: dict, old: dict | None) -> dic
         "training": training,
         "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
     }
-
-
-def stderr_say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import Any
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -23,7 +24,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
-        return {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}.get(self.signum, str(self.signum))
+        names: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+        return names.get(self.signum, str(self.signum))
 
     @property
     def exit_code(self) -> int:
@@ -36,7 +38,7 @@ class StopRequest:
 
     def __init__(self):
         self.signum: int | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():

@@ -6,12 +6,16 @@ part in every forward, which DistributedDataParallel requires.
 """
 from __future__ import annotations
 
+import logging
 import shutil
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import ModelError
+from ..models.base import SwapModel
 from . import distributed
 from .losses import build_loss, mask_loss
 from .optim import (
@@ -23,11 +27,12 @@ from .optim import (
     optimizer_state_to_tensors,
 )
 
+log = logging.getLogger(__name__)
 
 class Pair(nn.Module):
     """(warped A, warped B) → (A through decoder A, B through decoder B)."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: SwapModel):
         super().__init__()
         self.model = model
 
@@ -38,29 +43,29 @@ class Pair(nn.Module):
         return m.decode(z[:n], "a"), m.decode(z[n:], "b")
 
 
-def try_compile(module: nn.Module, say) -> nn.Module | None:
+def try_compile(module: nn.Module) -> Callable[..., Any] | None:
     """torch.compile, or None with a warning when this platform cannot (no C compiler, say)."""
     if not hasattr(torch, "compile"):
-        say("warning: this torch has no torch.compile; running eagerly")
+        log.warning("warning: this torch has no torch.compile; running eagerly")
         return None
     if shutil.which("cc") is None and shutil.which("gcc") is None and shutil.which("clang") is None:
-        say("warning: --compile needs a C/C++ compiler on the PATH (none found); running eagerly")
+        log.warning("warning: --compile needs a C/C++ compiler on the PATH (none found); running eagerly")
         return None
     try:
-        say("compiling the model with torch.compile: the first step takes a few minutes")
+        log.info("compiling the model with torch.compile: the first step takes a few minutes")
         return torch.compile(module)
     except Exception as err:  # compile is lazy, so this rarely fires; the first step may
-        say(f"warning: torch.compile failed ({type(err).__name__}: {err}); running eagerly")
+        log.warning(f"warning: torch.compile failed ({type(err).__name__}: {err}); running eagerly")
         return None
 
 
 class Stepper:
     """Optimizer, loss, clipping, AMP scaler (and the GAN, when on) around the model."""
 
-    def __init__(self, model: nn.Module, opts, runtime, group, say):
-        self.model, self.opts, self.runtime, self.group, self.say = model, opts, runtime, group, say
+    def __init__(self, model: SwapModel, opts, runtime, group):
+        self.model, self.opts, self.runtime, self.group = model, opts, runtime, group
         self.net = distributed.wrap(Pair(model), group, runtime)
-        self.compiled = try_compile(self.net, say) if opts.compile else None
+        self.compiled = try_compile(self.net) if opts.compile else None
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(opts.optimizer, self.params, lr=opts.lr)
         self.warmup = Warmup(self.optimizer, opts.warmup)
@@ -86,14 +91,14 @@ class Stepper:
         return self.loss_fn(pred, batch.target, batch.target_mask if self.opts.mask_loss else None, weights)
 
     # --- the step ---------------------------------------------------------------------------------------
-    def _forward_backward(self, net, xa, xb, ba, bb) -> tuple[dict[str, torch.Tensor], tuple | None]:
+    def _forward_backward(self, net, xa, xb, ba, bb) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
         """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
         with self.runtime.autocast():
             pa, pb = net(xa, xb)
         la, parts_a = self.image_loss(pa, ba)
         lb, parts_b = self.image_loss(pb, bb)
         total = la + lb
-        logged = {"a": la.detach(), "b": lb.detach(), **{f"a/{k}": v for k, v in parts_a.items()},
+        logged: dict[str, torch.Tensor | float] = {"a": la.detach(), "b": lb.detach(), **{f"a/{k}": v for k, v in parts_a.items()},
                   **{f"b/{k}": v for k, v in parts_b.items()}}
         if self.gan is not None:
             g_loss = self.gan.generator_loss(pa, pb)
@@ -113,7 +118,7 @@ class Stepper:
             try:
                 logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb)
             except Exception as err:  # compilation happens here, at the first call
-                self.say(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                log.warning(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
                          "running eagerly")
                 self.compiled = None
         if self.compiled is None:
@@ -154,7 +159,7 @@ class Stepper:
         """Restore optimizer(s), clipping history and AMP scale; a changed optimizer or clip mode starts afresh."""
         saved = meta.get("model", {})
         if saved.get("class") != type(self.optimizer).__name__:
-            self.say(f"note: the optimizer changed ({saved.get('class')} -> {type(self.optimizer).__name__}); "
+            log.info(f"note: the optimizer changed ({saved.get('class')} -> {type(self.optimizer).__name__}); "
                      "its state starts afresh")
         else:
             part = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}

@@ -12,6 +12,7 @@ them, so N straight iterations and N/2 + resume + N/2 end with the same weights.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -24,25 +25,27 @@ from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
 from .options import TrainOptions
-from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir, stderr_say
+from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir
 from .signals import StopRequest, TrainingInterrupted
 from .step import Stepper
 
 CURVE_POINTS = 2000  # loss-curve points kept in state.json
+logger = logging.getLogger(__name__)
 
 
 class Trainer:
     """Everything one training run holds; build it, then call :meth:`run`."""
 
-    def __init__(self, opts: TrainOptions, say=stderr_say):
+    def __init__(self, opts: TrainOptions):
         from ..device import choose
         from ..models import build
 
         self.opts = opts
         self.group, self.runtime = distributed.setup(opts.distributed, choose(opts.device, opts.precision))
-        self.say = say if self.group.is_main else (lambda text: None)
+        if not self.group.is_main:  # one voice per job: the other processes only report errors
+            logging.getLogger("twoface").setLevel(logging.ERROR)
         self.threads = distributed.set_threads(self.group)
-        start = open_model_dir(opts, self.say)
+        start = open_model_dir(opts)
         if self.group.is_main and opts.model_dir.exists():
             ck.clean_temp(opts.model_dir)
         self.previous = start.previous
@@ -50,13 +53,13 @@ class Trainer:
         arch, options = model_choice(opts, start.config)
         self.seed = choose_seed(opts, start.resume)
         if opts.seed is not None and opts.seed != self.seed:
-            self.say(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
+            logger.info(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
         rng.seed_everything(self.seed)  # the same initial weights on every rank
         model = build(arch, **options)
         size = max(model.input_size, model.output_size)
-        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed, self.say)
+        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed)
         if start.config is not None:
-            check_faces_match(start.config, faces, opts.model_dir, self.say)
+            check_faces_match(start.config, faces, opts.model_dir)
         self.config = make_config(model, opts, faces, start.config)
         self.model = self.runtime.prepare(model)
         self.iteration = 0
@@ -64,7 +67,7 @@ class Trainer:
         if self.resume is not None:
             weights, _ = self.resume.tensors(ck.WEIGHTS)
             self.model.load_state_dict(ck.check_weights(self.model, weights, self.resume.locations[ck.WEIGHTS]))
-        self.stepper = Stepper(self.model, opts, self.runtime, self.group, self.say)
+        self.stepper = Stepper(self.model, opts, self.runtime, self.group)
         self.stream = self._make_stream()
         history = self.resume.state.get("loss_history", {}) if self.resume is not None else {}
         self.curve: list[list[float]] = list(history.get("curve", []))
@@ -90,9 +93,9 @@ class Trainer:
         same_faces = sets.get("a", {}).get("fingerprint") == self.set_a.fingerprint and \
             sets.get("b", {}).get("fingerprint") == self.set_b.fingerprint
         if not same_faces:
-            self.say("note: the face folders changed since the last save; the batch order starts afresh")
+            logger.info("note: the face folders changed since the last save; the batch order starts afresh")
         if not ranks_match:
-            self.say(f"note: saved with {state.get('world_size', 1)} process(es), now {self.group.world_size}; "
+            logger.info(f"note: saved with {state.get('world_size', 1)} process(es), now {self.group.world_size}; "
                      "random streams start afresh")
         rng_states, data_states = state.get("rng", []), state.get("data", [])
         if ranks_match and self.group.rank < len(rng_states):
@@ -107,7 +110,7 @@ class Trainer:
         opts, g = self.opts, self.group
         start_it = self.iteration
         if opts.iterations is not None and start_it >= opts.iterations:
-            self.say(f"{opts.model_dir} is already at iteration {start_it} (asked for {opts.iterations}); "
+            logger.info(f"{opts.model_dir} is already at iteration {start_it} (asked for {opts.iterations}); "
                      "nothing to do (raise --iterations to train on)")
             self.stream.close()
             distributed.teardown(g)
@@ -115,8 +118,7 @@ class Trainer:
         deadline = time.monotonic() + opts.minutes * 60 if opts.minutes else None
         log = TrainLog(opts.model_dir if g.is_main else None, start_it, opts.iterations, deadline,
                        faces_per_step=2 * opts.batch_size * g.world_size, tensorboard=opts.tensorboard)
-        if not g.is_main:
-            log.print = lambda text: None
+        log.silent = not g.is_main
         evaluator = Evaluator(self, log) if g.is_main else None
         self._announce(log)
         stop = None
@@ -175,6 +177,7 @@ class Trainer:
         if it % opts.save_every == 0 or snapshot:
             self.save(log)
         if snapshot and self.group.is_main:
+            assert self.previous is not None  # the save just above made it
             ck.snapshot(self.previous, opts.model_dir / "snapshots" / str(it))
 
     def _diverged(self, log: TrainLog) -> None:
