@@ -114,6 +114,8 @@ def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     assert "verification" in printed and "sharpness" in printed
     data = json.loads(report.read_text())
     assert data["arch"] == "lightweight" and data["iteration"] == 2
+    cfg = json.loads((out / "work" / "model" / "config.json").read_text())
+    assert cfg["faces"]["coverage"] == demo.DEMO_COVERAGE  # the framing bench/quality.py measured best
     assert set(data["swap"]) == {"a2b", "b2a"} and data["video"]["frames_with_face"]["source"] > 30
     assert "identity" in data["video"] and data["video"]["identity"]["target"] == "A"
     with av.open(str(video)) as c, av.open(str(data_dir / B_DIR / demo.HELD_OUT)) as s:

@@ -195,14 +195,14 @@ def calibrate_threshold(probes: dict[str, np.ndarray], gallery: dict[str, np.nda
     """
     names = [n for n in probes if n in gallery]
     cents = np.stack([_unit(np.asarray(gallery[n], np.float64).mean(axis=0)) for n in names])
-    same, diff = [], []
+    same_parts, diff_parts = [], []
     for i, n in enumerate(names):
         e = np.asarray(probes[n], np.float64)
         e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-        s = e @ cents.T
-        same.append(s[:, i])
-        diff.append(np.delete(s, i, axis=1).ravel())
-    same, diff = np.concatenate(same), np.concatenate(diff)
+        sims = e @ cents.T
+        same_parts.append(sims[:, i])
+        diff_parts.append(np.delete(sims, i, axis=1).ravel())
+    same, diff = np.concatenate(same_parts), np.concatenate(diff_parts)
     d = np.sort(diff)[::-1]  # just above the (k+1)-th highest different-person cosine: k = diff_pass of them pass
     lo = float(np.nextafter(d[min(len(d) - 1, int(np.floor(diff_pass * len(d))))], np.inf))
     s = np.sort(same)  # the k-th lowest same-person cosine: all but k = (1 - same_pass) of them pass
