@@ -14,9 +14,10 @@ Any other folder is read in name order as before (``reader.ImageFolderSource``).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,8 @@ def is_pattern(path: str | Path) -> bool:
 
 def infer(names: list[str]) -> Pattern | None:
     """The pattern every name follows (one prefix, one suffix, distinct numbers), or None."""
-    parts = [_NUMBERED.fullmatch(n) for n in names]
-    if not names or not all(parts):
+    parts = [m for n in names if (m := _NUMBERED.fullmatch(n)) is not None]
+    if not names or len(parts) != len(names):
         return None
     prefixes = {m.group(1) for m in parts}
     suffixes = {m.group(3) for m in parts}
@@ -169,8 +170,9 @@ def numbered_files(path: Path) -> tuple[Pattern, list[tuple[int, Path]]] | None:
     if found is None:
         return None
     pattern = Pattern(path, found.prefix, found.suffix, found.width)
-    files = [(pattern.number(n), path / n) for n in names]
-    if any(n is None for n, _ in files):
+    numbered = [(pattern.number(n), path / n) for n in names]
+    files = [(n, f) for n, f in numbered if n is not None]
+    if len(files) != len(numbered):
         return None
     return pattern, sorted(files)
 
@@ -187,8 +189,6 @@ def source_fingerprint(path: str | Path) -> str:
 
 def fingerprint(path: str | Path) -> str:
     """A sequence's fingerprint for stores: its file names and sizes (as for image folders)."""
-    import hashlib  # here, not at the top: opening media must not need more of the stdlib than it did
-
     found = numbered_files(Path(path))
     h = hashlib.sha256()
     for _, p in (found[1] if found else []):
@@ -242,7 +242,7 @@ class SequenceSource:
         """The files' image type ('png', 'tif', 'jpg', 'exr', ...)."""
         return {"tiff": "tif", "jpeg": "jpg"}.get(self.pattern.ext.lstrip("."), self.pattern.ext.lstrip("."))
 
-    def frames(self, start: int = 0, every: int = 1) -> Iterator[Frame]:
+    def frames(self, start: int = 0, every: int = 1) -> Generator[Frame, None, None]:
         from .deep import read_frame
 
         check_frame_args(start, every)

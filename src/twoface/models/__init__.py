@@ -10,6 +10,7 @@ from one place.
 """
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelError
@@ -36,13 +37,11 @@ def _archs() -> dict[str, type]:
     return {cls.arch: cls for cls in (Original, Lightweight, IAE, Dfaker, Villain, RealFace, DLight, Custom)}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "ARCHS":
         globals()["ARCHS"] = archs = _archs()
         return archs
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
