@@ -82,12 +82,14 @@ class SequenceWriter(Writer):
 
 def embed_deep(img: np.ndarray) -> np.ndarray:
     """The watermark of ``watermark.embed`` on a 16-bit or float frame (the same pattern, scaled)."""
-    from .watermark import STRENGTH, _planes, embed
+    from .watermark import embed
 
     if img.dtype == np.uint8:
         return embed(img)
-    up, down = _planes(img.shape[0], img.shape[1], float(STRENGTH))
-    delta = up.astype(np.float32) - down.astype(np.float32)
+    # the mark's 8-bit delta on the frame seen at 8 bits (embed's texture mask needs 8-bit levels)
+    levels = img.astype(np.float32) / 257.0 if img.dtype == np.uint16 else img.astype(np.float32) * 255.0
+    ref = np.clip(np.rint(levels), 0, 255).astype(np.uint8)
+    delta = embed(ref).astype(np.float32) - ref.astype(np.float32)
     if img.dtype == np.uint16:
         return np.clip(img.astype(np.float32) + delta * 257.0, 0, 65535).astype(np.uint16)
     return (img.astype(np.float32) + delta / 255.0).astype(img.dtype)
