@@ -351,6 +351,7 @@ def _inspect_sequence(path: Path) -> dict:
     from .media.sequence import open_sequence
 
     seq = open_sequence(path)
+    assert seq is not None  # a pattern yields a sequence or raises InputError
     out = _inspect_image_folder(seq.pattern.folder, [f for _, f in seq.files])
     out.update(kind="image sequence", path=str(path), sequence=seq.summary())
     return out

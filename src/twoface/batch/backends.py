@@ -9,10 +9,12 @@ Ray is imported only by :class:`RayBackend`; a local run never imports it.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing as mp
 import os
 import socket
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, cast
 
 from ..errors import MissingDependency, TwofaceError
 from .manifest import Job
@@ -55,19 +57,19 @@ class LocalBackend:
         from .jobs import execute
 
         future = self._executor().submit(execute, {"job": job.to_json(), "cpus": self.cpus})
-        future.twoface_job = job
+        cast(Any, future).twoface_job = job  # read back by wait() when the worker died
         return future
 
     def wait(self, handles: list) -> list[tuple[object, dict]]:
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
-        out = []
+        out: list[tuple[object, dict]] = []
         for f in done:
             try:
                 result = f.result()
                 result["node"] = "local"
             except BrokenProcessPool:
                 self._pool = None  # a worker died (killed, out of memory): the next submit makes a new pool
-                result = _crashed(f.twoface_job, "its worker process died (killed or out of memory)")
+                result = _crashed(cast(Any, f).twoface_job, "its worker process died (killed or out of memory)")
             out.append((f, result))
         return out
 
@@ -96,7 +98,7 @@ class RayBackend:
         self.ray = ray
         self.name = f"ray:{address}"
         try:
-            ray.init(address=address, logging_level="WARNING", log_to_driver=False,
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
                      include_dashboard=False, configure_logging=True)
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise TwofaceError(f"cannot reach the Ray cluster at {address} ({err}); start it with "

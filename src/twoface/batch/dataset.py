@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypeGuard
 
 from .. import __version__
 from . import artefacts
@@ -34,7 +35,7 @@ def dataset_lines(m: Manifest, statuses: list[dict], state: Path) -> list[dict]:
     return out
 
 
-def _fresh(result: dict | None, path: str) -> bool:
+def _fresh(result: dict | None, path: str) -> TypeGuard[dict]:
     """The recorded facts still describe the file (same size and modification time)."""
     if not result or "sha256" not in result:
         return False

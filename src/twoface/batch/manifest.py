@@ -113,7 +113,7 @@ def load_manifest(path: str | Path) -> Manifest:
 # --- reading ---------------------------------------------------------------------------------
 def _read_yaml(path: Path, text: str) -> tuple[dict, list[tuple[int, object]]]:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ModuleNotFoundError:
         raise MissingDependency("YAML manifests need PyYAML: pip install 'twoface[cluster]' "
                                 "(or write the manifest as JSON lines, .jsonl)") from None
@@ -150,7 +150,7 @@ def _read_jsonl(path: Path, text: str) -> tuple[dict, list[tuple[int, object]]]:
             continue
         try:
             entry = json.loads(line)
-        except ValueError as err:
+        except json.JSONDecodeError as err:
             raise ManifestError(f"not valid JSON ({err.msg} at column {err.colno})", path, number) from None
         if isinstance(entry, dict) and set(entry) == {"defaults"}:
             defaults = _check_defaults(path, entry["defaults"], number)
@@ -169,14 +169,20 @@ def _check_defaults(path: Path, defaults, line: int = 1) -> dict:
 # --- one job ---------------------------------------------------------------------------------
 def _stage_fields(kind: str) -> set[str]:
     if kind == "extract":
-        from ..extract import ExtractOptions as cls
+        from ..extract import ExtractOptions
+
+        fields = dataclasses.fields(ExtractOptions)
     elif kind == "train":
-        from ..train.options import TrainOptions as cls
+        from ..train.options import TrainOptions
+
+        fields = dataclasses.fields(TrainOptions)
     elif kind == "convert":
-        from ..convert.options import ConvertOptions as cls
+        from ..convert.options import ConvertOptions
+
+        fields = dataclasses.fields(ConvertOptions)
     else:
         return set()
-    return {f.name for f in dataclasses.fields(cls)} - set(RESERVED[kind])
+    return {f.name for f in fields} - set(RESERVED[kind])
 
 
 def _normalise(path: Path, base: Path, line: int, entry, defaults: dict, n: int) -> Job:

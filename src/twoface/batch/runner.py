@@ -70,7 +70,7 @@ def run_batch(manifest: str | Path, *, ray: str | None = None, local: int | None
     if ray is not None:
         from .backends import RayBackend
 
-        backend = RayBackend(ray)
+        backend: RayBackend | LocalBackend = RayBackend(ray)
     else:
         from .backends import LocalBackend
 
@@ -112,8 +112,9 @@ class _Scheduler:
         while pending or running:
             progressed = False
             for job in list(pending.values()):
-                deps = [self.status.get(d) for d in job.after]
-                if any(d is None for d in deps):
+                found = [self.status.get(d) for d in job.after]
+                deps = [d for d in found if d is not None]
+                if len(deps) != len(found):
                     continue  # a dependency has not finished yet
                 del pending[job.id]
                 progressed = True

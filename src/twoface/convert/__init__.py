@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from ..errors import InputError, MissingDependency, ModelError
 from .options import ConvertOptions, parse_frames
@@ -106,7 +107,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
                          faces=stats.faces, skipped=stats.skipped, resumed_from=out.resume_from,
                          seconds=stats.seconds, fps=stats.fps,
                          faces_from="store" if faces.from_store else "on the fly",
-                         mismatch=None if reference is None else media.match.report(input, reference))
+                         mismatch=None if reference is None else cast(Any, media).match.report(input, reference))
 
 
 def open_swapper(model: Path, opts: ConvertOptions):

@@ -154,9 +154,9 @@ class FaceSet:
         if any(NO_META_TEXT in str(e) for _, e in errors):
             self._raise(errors)
         self.skipped: list[tuple[Path, str]] = []
-        for path, err in errors:  # one bad file is not a bad folder: named once, skipped, counted
-            log.warning("%s; skipped", err)
-            self.skipped.append((path, err.message))
+        for path, failed in errors:  # one bad file is not a bad folder: named once, skipped, counted
+            log.warning("%s; skipped", failed)
+            self.skipped.append((path, failed.message))
         if len(errors) == len(self.files):
             self._raise(errors)
         if errors:

@@ -115,11 +115,11 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
         pts = [p * (fr.output_size / im.shape[0]) for p, im in zip(g.landmarks, g.images)]
         gal[name] = judge_faces(judge, imgs, pts)
         real[name] = (imgs, [face_mask(p, fr.output_size) for p in pts])
-    for folder in gallery:
-        name = Path(folder).name
+    for g_folder in gallery:
+        name = Path(g_folder).name
         while name in gal:
             name += "'"
-        gal[name] = gallery_folder(judge, Path(folder), fr.output_size, gallery_faces)
+        gal[name] = gallery_folder(judge, Path(g_folder), fr.output_size, gallery_faces)
 
     report: dict = {
         "format": "twoface-report",

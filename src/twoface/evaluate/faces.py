@@ -161,11 +161,11 @@ def gallery_folder(judge: Judge, folder: Path, size: int, max_faces: int) -> np.
             from ..media.reader import read_image
 
             try:
-                img = read_image(f)
+                photo = read_image(f)
             except InputError:
-                img = None
-            if img is not None:
-                out.append(judge.embed(img))
+                photo = None
+            if photo is not None:
+                out.append(judge.embed(photo))
     if not out:
         raise InputError("no readable face images in this gallery folder", folder)
     return np.stack(out)

@@ -135,7 +135,7 @@ def _signer_material(cert: Path, key: Path) -> tuple[bytes, bytes]:
 
 
 def _context():
-    import c2pa  # type: ignore[import-untyped]
+    import c2pa
 
     return c2pa.Context(c2pa.Settings.from_dict(_SETTINGS))
 
@@ -176,7 +176,7 @@ def sign_file(path: str | Path, title: str, suffix: str | None = None, model: di
     if not available():
         _warn_missing()
         return False
-    import c2pa  # type: ignore[import-untyped]
+    import c2pa
 
     cert, key = _signer_material(*signing_files())
     signed = path.with_name(path.name + ".c2pa")
@@ -202,7 +202,7 @@ def sign_bytes(data: bytes, suffix: str, title: str, model: dict | None = None, 
         if mime is not None:
             _warn_missing()
         return data
-    import c2pa  # type: ignore[import-untyped]
+    import c2pa
 
     cert, key = _signer_material(*signing_files())
     dst = io.BytesIO()
@@ -234,7 +234,7 @@ def read_credentials(path: str | Path) -> dict:
     path = Path(path)
     if not available():
         return {"state": "unavailable", "note": f"c2pa-python is not installed: {INSTALL_HINT}"}
-    import c2pa  # type: ignore[import-untyped]
+    import c2pa
 
     mime = MIME.get(path.suffix.lower())
     if mime is None and path.suffix.lower().lstrip(".") not in c2pa.Reader.get_supported_mime_types():

@@ -26,7 +26,9 @@ def open_media(path: str | Path) -> MediaSource:
 
     path = Path(path)
     if is_pattern(path) and not path.exists():  # shot.%04d.png, shot.####.png
-        return open_sequence(path)
+        seq = open_sequence(path)
+        assert seq is not None  # a pattern yields a sequence or raises InputError
+        return seq
     try:
         st = path.stat()
     except OSError as err:
