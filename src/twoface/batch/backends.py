@@ -53,7 +53,7 @@ class LocalBackend:
     def describe_nodes(self) -> dict:
         return {"local": {"host": socket.gethostname(), "cpus": _cores(), "workers": self.workers}}
 
-    def submit(self, job: Job):
+    def submit(self, job: Job) -> cf.Future:
         from .jobs import execute
 
         future = self._executor().submit(execute, {"job": job.to_json(), "cpus": self.cpus})
@@ -123,7 +123,7 @@ class RayBackend:
         asked = ", ".join(f"{k} {v:g}" for k, v in want.items() if v > 0)
         return f"no node of the cluster has {asked} (see `ray status`); lower num_cpus/num_gpus or add nodes"
 
-    def submit(self, job: Job):
+    def submit(self, job: Job) -> Any:  # a Ray ObjectRef
         resources = {k: v for k, v in job.resources.items()}
         ref = self._remote.options(num_cpus=job.num_cpus, num_gpus=job.num_gpus, resources=resources or None,
                                    name=f"twoface-{job.kind}:{job.id}").remote(

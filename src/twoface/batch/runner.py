@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def default_state_dir(manifest: Path) -> Path:
 
 
 def run_batch(manifest: str | Path, *, ray: str | None = None, local: int | None = None,
-              state_dir: str | Path | None = None, say=print) -> BatchSummary:
+              state_dir: str | Path | None = None, say: Callable[[str], object] = print) -> BatchSummary:
     """Run every job of ``manifest`` on a Ray cluster (``ray=ADDRESS``) or a local pool (``local=N``)."""
     m = load_manifest(manifest)  # every problem of the manifest surfaces here, before anything runs
     state = Path(state_dir) if state_dir is not None else default_state_dir(m.path)

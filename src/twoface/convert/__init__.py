@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InputError, MissingDependency, ModelError
 from .options import ConvertOptions, parse_frames
+
+if TYPE_CHECKING:
+    from ..models.onnx_engine import OnnxSwapper
+    from ..models.swapper import Swapper
 
 __all__ = ["convert", "ConvertOptions", "ConvertResult"]
 
@@ -36,7 +40,7 @@ class ConvertResult:
 
 
 def convert(input: str | Path, model: str | Path, output: str | Path, store: str | Path | None = None, *,
-            progress: bool = True, swapper=None, **options) -> ConvertResult:
+            progress: bool = True, swapper: Swapper | OnnxSwapper | None = None, **options: Any) -> ConvertResult:
     """Swap faces in ``input`` with ``model`` and write ``output`` (see the module doc).
 
     ``swapper``: a :class:`~twoface.models.swapper.Swapper` already loaded from ``model``, so that
@@ -110,7 +114,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
                          mismatch=None if reference is None else cast(Any, media).match.report(input, reference))
 
 
-def open_swapper(model: Path, opts: ConvertOptions):
+def open_swapper(model: Path, opts: ConvertOptions) -> Swapper | OnnxSwapper:
     """The model as the pipeline runs it: torch on a model folder, or onnxruntime on an exported file.
 
     The onnx engine never imports torch, so a machine without it can convert.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError, OutputError
 
@@ -41,13 +42,13 @@ def _no_exr(path: Path, error=InputError):
                  "sequence to 16-bit TIFF or PNG", path)
 
 
-def scale_of(dtype) -> float:
+def scale_of(dtype: npt.DTypeLike) -> float:
     """Full-scale value of a pixel type: 255, 65535, or 1.0 for float."""
     dtype = np.dtype(dtype)
     return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
 
 
-def depth_of(dtype) -> int:
+def depth_of(dtype: npt.DTypeLike) -> int:
     return np.dtype(dtype).itemsize * 8
 
 
@@ -66,7 +67,7 @@ def to_unit(img: np.ndarray) -> np.ndarray:
     return img.astype(np.float32) / np.float32(scale_of(img.dtype))
 
 
-def from_unit(x: np.ndarray, dtype) -> np.ndarray:
+def from_unit(x: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
     """Float pixels in [0, 1] back to ``dtype`` (rounded, saturated)."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from .sequence import ranges_text, runs
@@ -96,12 +97,13 @@ def match(numbers: list[int], ref: Reference) -> Match:
     return Match(missing, extra)
 
 
-def attach(media, reference: str | Path | None) -> Reference | None:
+def attach(media: Any, reference: str | Path | None) -> Reference | None:
     """Give a sequence source its reference's timing (in place); warns about unmatched frames.
 
     After this, ``media.info`` has the reference's fps, rate, time base and
     audio flag, frames carry the reference's times, and frames past its ends
-    are left out. Refuses a reference for a video input (it has its own timing).
+    are left out. Refuses a reference for a video input (it has its own timing). ``media`` is any
+    MediaSource, typed Any because a sequence gains attributes here (``times``, ``reference``, ``match``).
     """
     if reference is None:
         return None

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..fsutil import atomic_write_bytes
-from .deep import encode
+from .deep import encode, to_uint8
 from .sequence import Pattern, parse_pattern
 from .writer import Writer
 
@@ -86,9 +86,7 @@ def embed_deep(img: np.ndarray) -> np.ndarray:
 
     if img.dtype == np.uint8:
         return embed(img)
-    # the mark's 8-bit delta on the frame seen at 8 bits (embed's texture mask needs 8-bit levels)
-    levels = img.astype(np.float32) / 257.0 if img.dtype == np.uint16 else img.astype(np.float32) * 255.0
-    ref = np.clip(np.rint(levels), 0, 255).astype(np.uint8)
+    ref = to_uint8(img)  # the mark's 8-bit delta on the frame seen at 8 bits (its texture mask is in levels)
     delta = embed(ref).astype(np.float32) - ref.astype(np.float32)
     if img.dtype == np.uint16:
         return np.clip(img.astype(np.float32) + delta * 257.0, 0, 65535).astype(np.uint16)
