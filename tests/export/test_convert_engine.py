@@ -28,7 +28,7 @@ BLOCKER = textwrap.dedent('''
 
         def find_spec(self, name, path=None, target=None):
             if name == "torch" or name.startswith("torch."):
-                raise ImportError(f"No module named {name!r} (blocked by the test)")
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
             return None
 
     sys.meta_path.insert(0, _NoTorch())

@@ -140,6 +140,10 @@ def export(model: str | Path, output: str | Path, **options) -> ExportResult:
             return np.ascontiguousarray(faces, dtype=np.float32) / 255.0
     meta["twoface.mask"] = mask_kind
 
+    # eval on the wrappers themselves: torch.onnx.export puts a module back in the mode it found it in,
+    # and a wrapper left in training mode would switch the model's dropout (dlight) back on afterwards
+    ref_module.eval()
+    module.eval()
     faces = load_check_faces(model_dir, source_side, opts.check_faces, opts.check_count, size_check)
     x = to_input(faces.images)
     data = to_onnx_bytes(module, torch.from_numpy(x[:1]), input_name, tuple(outputs))
