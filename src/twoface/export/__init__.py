@@ -98,13 +98,14 @@ def export(model: str | Path, output: str | Path, **options) -> ExportResult:
     }
     dfl: dict = {}
     if fmt == "onnx":
-        outputs = ONNX_OUTPUTS if learn else ONNX_OUTPUTS[:1]
+        outputs: tuple[str, ...] = ONNX_OUTPUTS if learn else ONNX_OUTPUTS[:1]
         meta.update({"twoface.layout": "NCHW", "twoface.color_order": "RGB",
                      "twoface.inputs": f"{ONNX_INPUT}: (N, 3, {size_in}, {size_in}) float32 RGB 0..1",
                      "twoface.outputs": ", ".join(f"{n}: (N, {3 if n == ONNX_OUTPUTS[0] else 1}, {size_out}, "
                                                   f"{size_out})" for n in outputs)})
         mask_kind = "learned" if learn else "none"
-        ref_module, module = OnnxFace(net, side), OnnxFace(traced_net, side, opts.fp16)
+        ref_module: torch.nn.Module = OnnxFace(net, side)
+        module: torch.nn.Module = OnnxFace(traced_net, side, opts.fp16)
         size_check, input_name = size_in, ONNX_INPUT
 
         def to_input(faces: np.ndarray) -> np.ndarray:

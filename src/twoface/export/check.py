@@ -40,7 +40,7 @@ def load_check_faces(model_dir: Path, source_side: str, folder: str | Path | Non
     from ..store.metadata import list_face_files
 
     chosen = Path(folder) if folder is not None else _training_folder(model_dir, source_side)
-    if folder is not None and not chosen.is_dir():
+    if folder is not None and chosen is not None and not chosen.is_dir():
         raise InputError("no such face folder (--check-faces)", chosen)
     files = list_face_files(chosen) if chosen is not None else []
     if folder is not None and not files:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -28,6 +29,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.onnx_engine import MAX_IR_VERSION, OPSET
+
+if TYPE_CHECKING:
+    import onnx
+
+
+class _Coder(Protocol):
+    """What DfmFace calls on a swap model (nn.Module attributes read back as Tensor | Module to mypy)."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def decode(self, z: torch.Tensor, side: str) -> torch.Tensor: ...
 
 ONNX_INPUT = "face"
 ONNX_OUTPUTS = ("swapped_face", "swapped_mask")
@@ -46,7 +58,7 @@ class OnnxFace(nn.Module):
         super().__init__()
         self.model, self.side, self.fp16 = model, side, fp16
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.fp16:
             x = x.half()
         y = self.model(x, self.side).float()
@@ -62,6 +74,11 @@ class DfmFace(nn.Module):
     model's crop). ``fixed_mask`` (1, 1, O, O) stands in for the masks when the model learns none.
     """
 
+    # registered buffers (possibly None); declared so that mypy reads them as tensors, not Tensor | Module
+    to_model: torch.Tensor | None
+    to_dfl: torch.Tensor | None
+    fixed_mask: torch.Tensor | None
+
     def __init__(self, model: nn.Module, side: str, to_model: np.ndarray | None, to_dfl: np.ndarray | None,
                  fixed_mask: np.ndarray | None, fp16: bool = False):
         super().__init__()
@@ -75,18 +92,19 @@ class DfmFace(nn.Module):
         return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear",
                              padding_mode=padding, align_corners=False)
 
-    def forward(self, in_face: torch.Tensor):
+    def forward(self, in_face: torch.Tensor) -> tuple[torch.Tensor, ...]:
         x = in_face.permute(0, 3, 1, 2).flip(1)  # NHWC BGR -> NCHW RGB
         if self.to_model is not None:
             x = self._sample(x, self.to_model, "border")
         if self.fp16:
             x = x.half()
-        z = self.model.encode(x)
-        y = self.model.decode(z, self.side).float()
+        net = cast(_Coder, self.model)
+        z = net.encode(x)
+        y = net.decode(z, self.side).float()
         face = y[:, :3]
         if self.fixed_mask is None:
             celeb_mask = y[:, 3:4]
-            own_mask = self.model.decode(z, _other(self.side)).float()[:, 3:4]
+            own_mask = net.decode(z, _other(self.side)).float()[:, 3:4]
         else:
             celeb_mask = own_mask = self.fixed_mask.expand(face.shape[0], -1, -1, -1)
         if self.to_dfl is not None:
@@ -105,13 +123,14 @@ def to_onnx_bytes(module: nn.Module, example: torch.Tensor, input_name: str, out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice: see the module doc
         with torch.no_grad():
-            torch.onnx.export(module, (example,), buf, dynamo=False, opset_version=OPSET,
+            # the stubs say a path, but the TorchScript exporter (dynamo=False) writes to any binary file object
+            torch.onnx.export(module, (example,), cast(Any, buf), dynamo=False, opset_version=OPSET,
                               input_names=[input_name], output_names=list(output_names), dynamic_axes=axes,
                               do_constant_folding=True)
     return buf.getvalue()
 
 
-def finish_model(data: bytes, metadata: dict[str, str], doc: str):
+def finish_model(data: bytes, metadata: dict[str, str], doc: str) -> onnx.ModelProto:
     """Load the traced bytes as an ONNX model, cap its IR version, attach metadata, check it."""
     import onnx
 

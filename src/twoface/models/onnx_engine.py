@@ -20,11 +20,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import MissingDependency, ModelError
 from .framing import Framing
+
+if TYPE_CHECKING:
+    import onnxruntime  # type: ignore[import-untyped]
 
 OPSET = 17          # DeepFaceLive bundles onnxruntime 1.15; opset 17 is the newest it and 1.12-era runtimes read
 MAX_IR_VERSION = 9  # onnxruntime 1.15 reads IR versions up to 9
@@ -61,7 +65,7 @@ def _static(dim) -> int | None:
     return dim if isinstance(dim, int) and dim > 0 else None
 
 
-def open_session(path: str | Path, threads: int | None = None):
+def open_session(path: str | Path, threads: int | None = None) -> onnxruntime.InferenceSession:
     """An onnxruntime session on ``path``, or a ModelError saying why the file cannot be one."""
     ort = _ort()
     path = Path(path)
@@ -94,7 +98,7 @@ def _meta_int(meta: dict, key: str, path: Path) -> int:
         raise ModelError(f"twoface metadata lacks a valid {key!r}; export the model again", path) from None
 
 
-def describe(session, path: str | Path) -> ExportInfo:
+def describe(session: onnxruntime.InferenceSession, path: str | Path) -> ExportInfo:
     """Check that ``session``'s model is a twoface export whose graph matches its metadata."""
     path = Path(path)
     meta = dict(session.get_modelmeta().custom_metadata_map)
