@@ -8,18 +8,23 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..errors import InputError
 from .facegrid import FaceIndex
-from .jobs import FINAL, JobStore, Runner
+from .jobs import FINAL, Job, JobStore, Runner
 from .paths import Workspace
 from .security import new_token
+
+if TYPE_CHECKING:
+    from .trainview import EventReader
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD_MB = 2048
@@ -36,11 +41,11 @@ class UI:
         self.csrf = token or new_token()
         self.max_upload = int(max_upload_mb) * 1024 * 1024
         self.faces = FaceIndex()
-        self.readers: dict[Path, object] = {}
+        self.readers: dict[Path, EventReader] = {}
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(version=__version__, rel=self.rel)
 
-    def rel(self, path) -> str:
+    def rel(self, path: str | Path) -> str:
         """Workspace-relative name for a template (absolute paths of jobs shown short)."""
         try:
             return self.ws.rel(Path(path))
@@ -51,7 +56,7 @@ class UI:
         context.update(csrf=self.csrf, workspace=str(self.ws.root), nav=request.url.path)
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
-    def submit(self, kind: str, title: str, stage: str, kwargs: dict, queue: str | None = None):
+    def submit(self, kind: str, title: str, stage: str, kwargs: dict, queue: str | None = None) -> Job:
         """A job for ``stage`` with keyword arguments; the queue is the device it asks for."""
         device = str(kwargs.get("device", "auto") or "auto")
         return self.runner.submit(kind, title, {"stage": stage, "kwargs": kwargs}, queue or f"device:{device}")
@@ -61,7 +66,8 @@ def ui_of(request: Request) -> UI:
     return request.app.state.ui
 
 
-def sse(request: Request, produce, interval: float = 1.0, once: bool = False) -> StreamingResponse:
+def sse(request: Request, produce: Callable[[], tuple[dict[str, Any], bool]], interval: float = 1.0,
+        once: bool = False) -> StreamingResponse:
     """Server-sent events: ``produce()`` returns (data dict, finished); sent every ``interval`` s."""
 
     async def stream():
@@ -75,7 +81,7 @@ def sse(request: Request, produce, interval: float = 1.0, once: bool = False) ->
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-def job_done(job) -> bool:
+def job_done(job: Job | None) -> bool:
     return job is None or job.status in FINAL
 
 
@@ -83,7 +89,7 @@ def when(t: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t)) if t else ""
 
 
-def after(request: Request, job):
+def after(request: Request, job: Job) -> Response:
     """The answer to a request that made or changed a job: a fragment, JSON, or a redirect."""
     if request.headers.get("hx-request"):
         resp = HTMLResponse(f'<span class="status {job.status}">job {job.id}: {job.status}</span>')

@@ -11,11 +11,15 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..store.journal import UndoReport
 
 DELETED = ".twoface-deleted"
 THUMB = 112
@@ -132,7 +136,7 @@ def delete_faces(folder: Path, rels: list[str]) -> int:
     return len(moves)
 
 
-def undo_last(folder: Path):
+def undo_last(folder: Path) -> UndoReport:
     """Undo the newest journal entry (a delete, or a sort made with the CLI)."""
     from ..store.journal import Journal
     from ..store.journal import undo_last as journal_undo

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass
+from typing import Any
 
 from ..errors import InputError
 
@@ -80,7 +82,7 @@ def option_fields(cls, skip: tuple[str, ...] = (), primary: tuple[str, ...] = ()
     return sorted(out, key=lambda x: not x.primary)
 
 
-def parse_form(fields: list[FormField], form) -> dict:
+def parse_form(fields: list[FormField], form: Mapping[str, Any]) -> dict:
     """Posted text -> typed keyword arguments; only values that differ from the default are kept."""
     out: dict = {}
     for f in fields:

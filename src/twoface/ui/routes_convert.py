@@ -13,7 +13,7 @@ from dataclasses import make_dataclass
 
 import cv2
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from ..errors import InputError
 from .core import after, safe_name, ui_of, when
@@ -37,7 +37,7 @@ def _evaluate_fields():
 
 
 @router.get("/convert", response_class=HTMLResponse)
-def convert_page(request: Request):
+def convert_page(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     outputs = [o for o in ui.ws.outputs() if o.lower().endswith((".mp4", ".mov", ".m4v", ".mkv", ".gif"))]
     return ui.page(request, "convert.html", sources=ui.ws.sources(), models=ui.ws.models(), fields=convert_fields(),
@@ -106,9 +106,7 @@ def _render_preview(ui, source, model, options: dict, frames_text: str | None) -
 
 
 @router.get("/preview-file/{rest:path}")
-def preview_file(request: Request, rest: str):
-    from fastapi.responses import FileResponse
-
+def preview_file(request: Request, rest: str) -> FileResponse:
     ui = ui_of(request)
     base = (ui.ws.state / "preview").resolve()
     real = (base / rest).resolve()
@@ -138,7 +136,7 @@ async def convert_job(request: Request):
 
 
 @router.get("/evaluate", response_class=HTMLResponse)
-def evaluate_page(request: Request):
+def evaluate_page(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     return ui.page(request, "evaluate.html", models=ui.ws.models(), face_sets=ui.ws.face_sets(),
                    sources=ui.ws.sources(), outputs=ui.ws.outputs(), fields=_evaluate_fields(),
@@ -146,7 +144,7 @@ def evaluate_page(request: Request):
 
 
 @router.get("/fragments/reports", response_class=HTMLResponse)
-def reports_fragment(request: Request):
+def reports_fragment(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     return ui.page(request, "_reports.html", reports=ui.ws.reports())
 
@@ -168,7 +166,7 @@ async def evaluate_job(request: Request):
     return after(request, job)
 
 
-def flatten(d, prefix: str = "") -> list[tuple[str, object]]:
+def flatten(d: object, prefix: str = "") -> list[tuple[str, object]]:
     out = []
     for k, v in (d.items() if isinstance(d, dict) else []):
         key = f"{prefix}{k}"
@@ -182,7 +180,7 @@ def flatten(d, prefix: str = "") -> list[tuple[str, object]]:
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_page(request: Request, path: str):
+def report_page(request: Request, path: str) -> HTMLResponse:
     ui = ui_of(request)
     real = ui.ws.resolve(path, must_exist=True)
     try:

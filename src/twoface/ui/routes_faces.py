@@ -51,7 +51,7 @@ def _inside(ui, path) -> bool:
 
 
 @router.get("/faces", response_class=HTMLResponse)
-def faces_page(request: Request, set: str | None = None, sort: str = "name", page: int = 0):
+def faces_page(request: Request, set: str | None = None, sort: str = "name", page: int = 0) -> HTMLResponse:
     ui = ui_of(request)
     sets = ui.ws.face_sets()
     if set is None and sets:
@@ -61,12 +61,12 @@ def faces_page(request: Request, set: str | None = None, sort: str = "name", pag
 
 
 @router.get("/fragments/grid", response_class=HTMLResponse)
-def grid_fragment(request: Request, set: str, sort: str = "name", page: int = 0):
+def grid_fragment(request: Request, set: str, sort: str = "name", page: int = 0) -> HTMLResponse:
     return _grid(request, set, sort, page)
 
 
 @router.get("/thumb")
-def thumb(request: Request, path: str):
+def thumb(request: Request, path: str) -> FileResponse:
     ui = ui_of(request)
     face = ui.ws.resolve(path, must_exist=True)
     if face.suffix.lower() != ".png" or not face.is_file():
@@ -126,8 +126,6 @@ async def faces_prune(request: Request):
         stores = [s for s in fg.stores_for(ui.faces.rows(folder)) if _inside(ui, s)]
     if not stores:
         raise InputError(f"{set_rel}: no alignments store found for these faces")
-    job = None
-    for store in stores:
-        job = ui.submit("prune", f"prune {ui.ws.rel(store)} by {set_rel}", "prune",
-                        {"store": str(store), "faces_folders": str(folder)}, queue="side")
-    return after(request, job)
+    jobs = [ui.submit("prune", f"prune {ui.ws.rel(store)} by {set_rel}", "prune",
+                      {"store": str(store), "faces_folders": str(folder)}, queue="side") for store in stores]
+    return after(request, jobs[-1])

@@ -5,15 +5,16 @@ import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from ..errors import InputError
-from .core import after, job_done, sse, ui_of, when
+from .core import UI, after, job_done, sse, ui_of, when
+from .jobs import Job
 
 router = APIRouter()
 
 
-def _job_or_404(request: Request, job_id: int):
+def _job_or_404(request: Request, job_id: int) -> Job:
     job = ui_of(request).jobs.get(job_id)
     if job is None:
         raise InputError(f"no job {job_id}")
@@ -21,7 +22,7 @@ def _job_or_404(request: Request, job_id: int):
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request):
+def home(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     ws = ui.ws
     return ui.page(request, "index.html", sources=ws.sources(), face_sets=ws.face_sets(), models=ws.models(),
@@ -29,38 +30,38 @@ def home(request: Request):
 
 
 @router.get("/jobs", response_class=HTMLResponse)
-def jobs_page(request: Request):
+def jobs_page(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     return ui.page(request, "jobs.html", jobs=ui.jobs.list(), when=when)
 
 
 @router.get("/fragments/jobs", response_class=HTMLResponse)
-def jobs_fragment(request: Request, kind: str | None = None, limit: int = 20):
+def jobs_fragment(request: Request, kind: str | None = None, limit: int = 20) -> HTMLResponse:
     ui = ui_of(request)
     return ui.page(request, "_jobs.html", jobs=ui.jobs.list(kind=kind, limit=limit), when=when,
                    progress=lambda job: extract_progress(ui, job))
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int):
+def job_page(request: Request, job_id: int) -> HTMLResponse:
     ui = ui_of(request)
     job = _job_or_404(request, job_id)
     return ui.page(request, "job.html", job=job, log=ui.jobs.log_tail(job_id), when=when)
 
 
 @router.get("/api/jobs")
-def jobs_json(request: Request, kind: str | None = None):
+def jobs_json(request: Request, kind: str | None = None) -> JSONResponse:
     return JSONResponse([j.to_json() for j in ui_of(request).jobs.list(kind=kind)])
 
 
 @router.get("/api/jobs/{job_id}")
-def job_json(request: Request, job_id: int):
+def job_json(request: Request, job_id: int) -> JSONResponse:
     job = _job_or_404(request, job_id)
     return JSONResponse(job.to_json() | {"log": ui_of(request).jobs.log_tail(job_id)})
 
 
 @router.get("/jobs/{job_id}/events")
-def job_events(request: Request, job_id: int, once: bool = False):
+def job_events(request: Request, job_id: int, once: bool = False) -> StreamingResponse:
     """The job's state and log tail, every second, until it ends."""
     ui = ui_of(request)
     _job_or_404(request, job_id)
@@ -74,7 +75,7 @@ def job_events(request: Request, job_id: int, once: bool = False):
     return sse(request, produce, once=once)
 
 
-def extract_progress(ui, job) -> dict:
+def extract_progress(ui: UI, job: Job) -> dict:
     """Frames done and faces found so far, from the store the extract is filling."""
     if job.kind != "extract":
         return {}
@@ -99,14 +100,16 @@ def extract_progress(ui, job) -> dict:
 
 
 @router.post("/jobs/{job_id}/cancel")
-def job_cancel(request: Request, job_id: int):
+def job_cancel(request: Request, job_id: int) -> Response:
     _job_or_404(request, job_id)
     job = ui_of(request).runner.cancel(job_id)
+    if job is None:  # removed between the two reads
+        raise InputError(f"no job {job_id}")
     return after(request, job)
 
 
 @router.post("/jobs/{job_id}/resume")
-def job_resume(request: Request, job_id: int):
+def job_resume(request: Request, job_id: int) -> Response:
     old = _job_or_404(request, job_id)
     job = ui_of(request).runner.resume(job_id)
     if job is None:

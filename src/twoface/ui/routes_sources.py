@@ -14,7 +14,7 @@ from .paths import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 router = APIRouter()
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request):
+def sources_page(request: Request) -> HTMLResponse:
     ui = ui_of(request)
     return ui.page(request, "sources.html", sources=ui.ws.sources(), face_sets=ui.ws.face_sets(),
                    fields=extract_fields(), jobs=ui.jobs.list(kind="extract", limit=10), when=when,

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from ..errors import InputError
 from . import trainview as tv
-from .core import after, job_done, safe_name, sse, ui_of, when
+from .core import UI, after, job_done, safe_name, sse, ui_of, when
 from .forms import parse_form, train_fields
 from .jobs import SIDE_QUEUE
 from .paths import PathRefused
@@ -33,7 +33,7 @@ def _training_job(ui, model: Path):
 
 
 @router.get("/train", response_class=HTMLResponse)
-def train_page(request: Request, model: str | None = None):
+def train_page(request: Request, model: str | None = None) -> HTMLResponse:
     ui = ui_of(request)
     models = ui.ws.models()
     return ui.page(request, "train.html", face_sets=ui.ws.face_sets(), models=models, fields=train_fields(),
@@ -66,7 +66,7 @@ async def train_job(request: Request):
 
 
 @router.get("/train/view", response_class=HTMLResponse)
-def train_view(request: Request, model: str):
+def train_view(request: Request, model: str) -> HTMLResponse:
     ui = ui_of(request)
     folder = _model(request, model)
     job = _training_job(ui, folder)
@@ -80,7 +80,7 @@ def _snapshots(folder: Path) -> list[str]:
         if snaps.is_dir() else []
 
 
-def live_data(ui, folder: Path) -> tuple[dict, bool]:
+def live_data(ui: UI, folder: Path) -> tuple[dict, bool]:
     """Everything the live view draws: chart columns, preview stamp, speed, ETA, job state."""
     reader = ui.readers.get(folder)
     if reader is None:
@@ -105,14 +105,14 @@ def live_data(ui, folder: Path) -> tuple[dict, bool]:
 
 
 @router.get("/train/events")
-def train_events(request: Request, model: str, once: bool = False):
+def train_events(request: Request, model: str, once: bool = False) -> StreamingResponse:
     ui = ui_of(request)
     folder = _model(request, model)
     return sse(request, lambda: live_data(ui, folder), interval=1.0, once=once)
 
 
 @router.get("/api/train")
-def train_json(request: Request, model: str):
+def train_json(request: Request, model: str) -> JSONResponse:
     ui = ui_of(request)
     return JSONResponse(live_data(ui, _model(request, model))[0])
 

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from ..fsutil import atomic_write_text
 
@@ -34,7 +35,7 @@ def _jsonable(value):
     return str(value)
 
 
-def run_stage(stage: str, kwargs: dict):
+def run_stage(stage: str, kwargs: dict) -> Any:
     """Call the stage function named ``stage`` (the same ones the CLI verbs call)."""
     import twoface
 
