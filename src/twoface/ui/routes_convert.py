@@ -3,13 +3,12 @@ and evaluate (the job, and the report as a page)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
-import inspect
 import json
 import shutil
 import threading
 import time
-from dataclasses import make_dataclass
 
 import cv2
 from fastapi import APIRouter, Request
@@ -17,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from ..errors import InputError
 from .core import after, safe_name, ui_of, when
-from .forms import convert_fields, option_fields, parse_form
+from .forms import FormField, convert_fields, option_fields, parse_form
 from .paths import PathRefused
 
 router = APIRouter()
@@ -25,15 +24,13 @@ PREVIEW_FRAMES = 4
 _preview_lock = threading.Lock()  # one preview at a time: each one loads a model and decodes frames
 
 
-def _evaluate_fields():
-    """evaluate() has plain keyword options; read them from its signature (one declaration)."""
-    from ..evaluate import evaluate
+def _evaluate_fields() -> list[FormField]:
+    """The EvaluateOptions fields the page offers (one declaration: the dataclass evaluate() reads)."""
+    from ..evaluate import EvaluateOptions
 
-    sig = inspect.signature(evaluate)
-    items = [(n, p.annotation, p.default) for n, p in sig.parameters.items()
-             if n in ("max_faces", "gallery_faces", "max_frames", "device", "precision")]
-    cls = make_dataclass("EvaluateOptions", [(n, a, d) for n, a, d in items])
-    return option_fields(cls, primary=("max_faces", "gallery_faces", "max_frames"))
+    shown = ("max_faces", "gallery_faces", "max_frames", "device", "precision")
+    skip = tuple(f.name for f in dataclasses.fields(EvaluateOptions) if f.name not in shown)
+    return option_fields(EvaluateOptions, skip=skip, primary=("max_faces", "gallery_faces", "max_frames"))
 
 
 @router.get("/convert", response_class=HTMLResponse)
