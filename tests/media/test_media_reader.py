@@ -199,7 +199,7 @@ def _single_line(err: InputError, path: Path) -> None:
     ("truncated_pexels", "truncated"),
     ("empty_folder", "no images"),
     ("folder_without_images", "no images"),
-    ("broken_png", "not a readable image"),
+    ("broken_png", "damaged PNG"),
     ("audio_only", "no video stream"),
 ])
 def test_bad_inputs_raise_input_error(tmp_path, data_dir, small_video, case, words):
@@ -234,7 +234,8 @@ def test_unreadable_file_raises_input_error(small_video):
                 open_media(path)
             message = str(info.value)
         else:  # root reads anything: check as an unprivileged user in a child process
-            code = ("import os, sys; from twoface.errors import InputError; from twoface.media import open_media\n"
+            code = ("import os, sys, hashlib; from twoface.errors import InputError; from twoface.media import open_media\n"
+                    "import twoface.media.reader, twoface.media.sequence, twoface.media.video  # before dropping root\n"
                     "os.setgid(65534); os.setuid(65534)\n"
                     "try:\n    open_media(sys.argv[1]); print('NO ERROR')\n"
                     "except InputError as e:\n    print(e)\n")
