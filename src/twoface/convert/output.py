@@ -25,8 +25,6 @@ from ..fsutil import atomic_write_text
 from .frame import scaled_size
 
 if TYPE_CHECKING:
-    import numpy as np
-    
     from .frame import FrameJob
 
 PROGRESS_FILE = ".twoface-convert.json"
@@ -92,6 +90,9 @@ class Output:
         self._stamp = {"input": str(input_path), "source": source_id, "model": str(model_dir)}
         self._claims = model_claims(model_dir)
         self.writer = self._open(info, input_path)
+        from ..media.seqwriter import SequenceWriter
+
+        self._keeps_depth = isinstance(self.writer, SequenceWriter)  # decided once, not per frame
 
     # ---- opening ---------------------------------------------------------------------
     def _refuse_existing(self) -> None:
@@ -189,9 +190,7 @@ class Output:
 
     # ---- writing -------------------------------------------------------------------
     def write(self, job: FrameJob, image: np.ndarray) -> None:
-        from ..media.seqwriter import SequenceWriter
-
-        if isinstance(self.writer, SequenceWriter):  # frames without a swap stay bit for bit as read
+        if self._keeps_depth:  # frames without a swap stay bit for bit as read
             self.writer.write(image, job.index, time=job.time, name=job.name, untouched=not job.convert)
         else:
             if image.dtype != np.uint8:  # a deep frame into an 8-bit writer
