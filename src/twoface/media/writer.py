@@ -302,6 +302,9 @@ class GifWriter(Writer):
             from ..errors import MissingDependency
 
             raise MissingDependency("GIF output needs Pillow: pip install pillow") from err
+        from ..contracts.image import set_library_limits
+
+        set_library_limits()  # Pillow gets twoface's pixel limit before the first frame, once
         self.out = Path(out)
         self.rate = as_rate(fps)
         self.watermark = watermark
@@ -313,9 +316,6 @@ class GifWriter(Writer):
     def write(self, bgr: np.ndarray, index: int, time: float | None = None, name: str | None = None) -> None:
         from PIL import Image
 
-        from ..contracts.image import set_library_limits
-
-        set_library_limits()  # Pillow gets twoface's pixel limit the moment it is used
         bgr = self._prepare(bgr)
         rgb = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         self._frames.append(rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
