@@ -170,6 +170,10 @@ class OnnxSwapper:
                        "options": json.loads(self.info.meta.get("twoface.options", "{}") or "{}")}
         self._input = self.session.get_inputs()[0].name
         if self.info.format == FORMAT_DFM:
+            # refused here, before convert opens any output, not at the first face
+            if self.info.meta.get("twoface.dfm_framing") != "model":
+                raise ModelError("is a DFM made for DeepFaceLive's framing; for convert, export the model with "
+                                 "--format onnx (or --format dfm --dfm-coverage model)", self.info.path)
             self._size = int(self.info.meta["twoface.dfm_size"])
 
     def check_side(self, side: str, path: Path | None = None) -> None:
@@ -194,10 +198,7 @@ class OnnxSwapper:
 
     def _run_dfm(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """A DFM export reframes inside its graph; only one made at the model's own framing can
-        stand in for the model here (its crops are the pipeline's crops)."""
-        if self.info.meta.get("twoface.dfm_framing") != "model":
-            raise ModelError("is a DFM made for DeepFaceLive's framing; for convert, export the model with "
-                             "--format onnx (or --format dfm --dfm-coverage model)", self.info.path)
+        stand in for the model here (its crops are the pipeline's crops; ``__init__`` refuses others)."""
         import cv2
 
         x = np.stack([cv2.resize(c, (self._size, self._size), interpolation=cv2.INTER_LINEAR)
