@@ -79,10 +79,10 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         if kind == "images" and not is_folder(output, kind) and info.frame_count > 1:
             raise InputError(f"has {info.frame_count} frames but the output {output.name} is one image; "
                              "give a folder (no suffix) or a video file", input)
-        out = Output(output, kind, info, opts, input, model, source_fingerprint(input),
-                     sequence=media if hasattr(media, "numbers") else None,
-                     audio_from=reference.path if reference is not None else None)
         numbers = getattr(media, "numbers", None)  # a sequence counts frames, not frame numbers
+        out = Output(output, kind, info, opts, input, model, source_fingerprint(input),
+                     sequence=media if numbers is not None else None,
+                     audio_from=reference.path if reference is not None else None)
         done = out.resume_from if numbers is None else sum(1 for n in numbers if n < out.resume_from)
         bar = FrameProgress("convert", input.name, info.frame_count, done, enabled=progress)
 
@@ -96,7 +96,7 @@ def convert(input: str | Path, model: str | Path, output: str | Path, store: str
         pipe = Pipeline(media, faces, swapper, opts, selection, out.write, lambda im: im,
                         is_video=info.is_video or reference is not None, progress=on_frame,
                         # image folders: faces only; a numbered sequence stays whole
-                        keep_default=not is_folder(output, kind) or hasattr(media, "numbers"))
+                        keep_default=not is_folder(output, kind) or numbers is not None)
         try:
             stats = pipe.run(start=out.resume_from)
         except BaseException:
