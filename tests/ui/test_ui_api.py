@@ -125,6 +125,8 @@ def test_writes_need_the_token_or_the_same_origin(client):
     assert client.post("/faces/undo", data={"set": "faces/g"}, headers={"Origin": "http://evil.example"}).status_code == 403
     r = client.post("/faces/undo", data={"set": "faces/g"}, headers={"Origin": "http://testserver"})
     assert r.status_code == 200 and "nothing to undo" in r.text
+    r = client.post("/faces/undo", data={"set": "faces/g", "page": "x"}, headers={"Origin": "http://testserver"})
+    assert r.status_code == 400 and "page must be a whole number" in r.text
 
 
 def test_upload_has_a_size_limit(face_workspace):

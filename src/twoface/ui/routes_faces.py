@@ -19,6 +19,14 @@ def _text(form, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _page(form) -> int:
+    """The posted grid page; a non-number is a clear 400, not a 500 from int()."""
+    text = _text(form, "page").strip() or "0"
+    if not text.isdigit():
+        raise InputError(f"page must be a whole number, got {text[:20]!r}")
+    return int(text)
+
+
 def _face_set(request: Request, rel: str):
     ui = ui_of(request)
     folder = ui.ws.resolve(rel, must_exist=True)
@@ -84,7 +92,7 @@ async def faces_delete(request: Request):
     if not rels:
         raise InputError("select at least one face to delete")
     n = fg.delete_faces(folder, rels)
-    return _grid(request, set_rel, _text(form, "sort") or "name", int(_text(form, "page") or 0),
+    return _grid(request, set_rel, _text(form, "sort") or "name", _page(form),
                  message=f"moved {n} face(s) aside (Undo puts them back; Prune drops them from the store)")
 
 
@@ -95,7 +103,7 @@ async def faces_undo(request: Request):
     folder = _face_set(request, set_rel)
     report = fg.undo_last(folder)
     msg = f"undid the last {report.by}: {report.restored} face(s) back" if report.by else "nothing to undo"
-    return _grid(request, set_rel, _text(form, "sort") or "name", int(_text(form, "page") or 0), message=msg)
+    return _grid(request, set_rel, _text(form, "sort") or "name", _page(form), message=msg)
 
 
 @router.post("/faces/sort")
