@@ -6,9 +6,11 @@
   atomically, and a small progress file in the folder says how far the last
   run got and with which input and model, so a different run is never mistaken
   for a resume.
-- Everything is labelled synthetic, every written frame is watermarked, and
-  every file carries signed C2PA Content Credentials naming the model's
-  architecture and iteration (the writers, ``watermark=True, model=...``).
+- Everything is labelled synthetic and every swapped frame is watermarked; video, GIF and
+  plain image-folder files carry signed C2PA Content Credentials naming the model's
+  architecture and iteration (the writers, ``watermark=True, model=...``). Numbered
+  sequences (``SequenceWriter``: 16-bit PNG, TIFF, EXR) carry the label and the watermark
+  but no Content Credentials yet.
 """
 from __future__ import annotations
 
