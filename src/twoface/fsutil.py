@@ -19,7 +19,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=(suffix or path.suffix) + ".tmp", dir=path.parent)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs should be as readable as any new file
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; outputs should be as readable as any new file
         os.close(fd)
     except OSError as err:
         raise from_os_error(err, path) from err
@@ -56,10 +56,6 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()  # read once at import: os.umask is process-wide and racy under threads
-
-
-def _umask() -> int:
-    return _UMASK
 
 
 def file_mode() -> int:

@@ -36,12 +36,18 @@ def _version(c: Checker, d: dict, path) -> int:
     return version
 
 
+def _header(obj: Any, path: str | Path | None, fmt: str, name: str, what: str) -> Checker:
+    """The checks config.json and state.json share: a dict of the right format and a readable version."""
+    c = Checker(path, f"damaged {name}", ModelError)
+    if not isinstance(obj, dict) or obj.get("format") != fmt:
+        raise ModelError(f"is not a twoface {what} (unreadable or foreign {name})", path)
+    _version(c, obj, path)
+    return c
+
+
 def parse_config(obj: Any, path: str | Path | None) -> dict:
     """A model's config.json, checked (``ModelError`` naming the field)."""
-    c = Checker(path, "damaged config.json", ModelError)
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise ModelError("is not a twoface model config (unreadable or foreign config.json)", path)
-    _version(c, obj, path)
+    c = _header(obj, path, FORMAT, "config.json", "model config")
     c.string(c.has(obj, "arch"), "arch", 64)
     options = c.obj(obj.get("options", {}), "options")
     for key, value in options.items():
@@ -72,10 +78,7 @@ def parse_config(obj: Any, path: str | Path | None) -> dict:
 
 def parse_state(obj: Any, path: str | Path | None) -> dict:
     """A model's state.json, checked: iteration, seed, file hashes, RNG and stream states."""
-    c = Checker(path, "damaged state.json", ModelError)
-    if not isinstance(obj, dict) or obj.get("format") != STATE_FORMAT:
-        raise ModelError("is not a twoface state file (unreadable or foreign state.json)", path)
-    _version(c, obj, path)
+    c = _header(obj, path, STATE_FORMAT, "state.json", "state file")
     c.integer(obj.get("iteration", 0), "iteration", 0, 10**12)
     if "seed" in obj:
         c.integer(obj["seed"], "seed", 0, 2**64 - 1)

@@ -40,10 +40,8 @@ import numpy as np
 import torch
 
 from ..errors import InputError, TwofaceError
-from ..store.metadata import FaceMeta, list_face_files, read_face
+from ..store.metadata import NO_METADATA, FaceMeta, list_face_files, read_face
 
-NO_META = "has no twoface metadata"
-NO_META_TEXT = "no twoface metadata"
 log = logging.getLogger(__name__)
 
 
@@ -151,7 +149,7 @@ class FaceSet:
                 except TwofaceError as err:
                     errors.append((self.files[i], err))
         errors.sort(key=lambda e: str(e[0]))
-        if any(NO_META_TEXT in str(e) for _, e in errors):
+        if any(e.message == NO_METADATA for _, e in errors):
             self._raise(errors)
         self.skipped: list[tuple[Path, str]] = []
         for path, failed in errors:  # one bad file is not a bad folder: named once, skipped, counted
@@ -175,7 +173,7 @@ class FaceSet:
         self.metas: list[FaceMeta] = [r[3] for r in results]
 
     def _raise(self, errors: list[tuple[Path, TwofaceError]]) -> None:
-        missing = [p for p, e in errors if NO_META_TEXT in str(e)]
+        missing = [p for p, e in errors if e.message == NO_METADATA]
         if missing:
             raise InputError(f"{len(missing)} of {len(self.files)} PNG(s) have no twoface metadata, e.g. "
                              f"{missing[0].name} (were they written by `twoface extract`? move them out of "

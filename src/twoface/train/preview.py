@@ -6,7 +6,6 @@ compare like with like; that is also what the timelapse frames are.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..fsutil import atomic_path, file_mode
+from ..fsutil import atomic_path
 
 if TYPE_CHECKING:
     from ..device import Runtime
@@ -104,4 +103,3 @@ def write_jpeg(path: Path, bgr: np.ndarray, quality: int = 90) -> None:
         raise ValueError("JPEG encoding failed")
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.tobytes())
-        os.chmod(tmp, file_mode())  # temp files start private; a preview is for looking at
