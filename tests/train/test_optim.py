@@ -46,6 +46,19 @@ def test_warmup_is_linear_then_flat():
     assert lrs == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
 
 
+def test_cosine_schedule_warms_up_then_decays_to_the_floor():
+    p = [torch.nn.Parameter(torch.zeros(3))]
+    opt = O.build_optimizer("adam", p, lr=1e-3)
+    w = O.Warmup(opt, 2, "cosine", floor=0.1)
+    assert w.apply(0, 0.0) == pytest.approx(5e-4)        # warmup still applies
+    assert w.apply(5, 0.0) == pytest.approx(1e-3)
+    assert w.apply(5, 0.5) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert w.apply(9, 1.0) == pytest.approx(1e-4)        # ends at the floor, not 0
+    assert w.apply(9, None) == pytest.approx(1e-3)       # no budget: no decay
+    with pytest.raises(TwofaceError, match="schedule"):
+        O.Warmup(opt, 0, "step")
+
+
 def test_clipping_by_norm_and_autoclip():
     p = torch.nn.Parameter(torch.zeros(4))
     p.grad = torch.tensor([3.0, 4.0, 0.0, 0.0])

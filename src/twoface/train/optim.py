@@ -31,6 +31,7 @@ import torch
 from torch.optim import Optimizer
 
 from ..errors import ModelError, TwofaceError
+from .options import SCHEDULES
 
 Params = Iterable[torch.Tensor] | Iterable[dict]
 
@@ -200,24 +201,37 @@ def build_optimizer(name: str, params: Params, lr: float | None = None, betas: t
 
 
 class Warmup:
-    """Linear learning-rate warmup over ``iterations`` steps; stateless apart from the base rates."""
+    """Linear warmup over ``iterations`` steps, then constant or a cosine decay over the run's budget.
 
-    def __init__(self, optimizer: Optimizer, iterations: int):
+    Stateless apart from the base rates: the rate is a pure function of the iteration and of the
+    share of the budget done, so a resumed run needs no scheduler state. Why a decay at all:
+    faceswap's constant 5e-5 suits week-long runs; a run of minutes learns faster at a higher rate
+    that comes down at the end (bench/quality.py, issue 15).
+    """
+
+    def __init__(self, optimizer: Optimizer, iterations: int, schedule: str = "constant", floor: float = 0.05):
         if iterations < 0:
             raise TwofaceError(f"warmup iterations must be >= 0, got {iterations}")
+        if schedule not in SCHEDULES:
+            raise TwofaceError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.optimizer = optimizer
         self.iterations = int(iterations)
+        self.schedule = schedule
+        self.floor = float(floor)  # the cosine ends at this share of the base rate, not at 0
         for group in optimizer.param_groups:
             group.setdefault("base_lr", group["lr"])
 
-    def factor(self, iteration: int) -> float:
-        if self.iterations <= 0:
-            return 1.0
-        return min(1.0, (iteration + 1) / self.iterations)
+    def factor(self, iteration: int, progress: float | None = None) -> float:
+        """``progress``: the share of the budget done before this step (0..1), or None when unknown."""
+        warm = 1.0 if self.iterations <= 0 else min(1.0, (iteration + 1) / self.iterations)
+        if self.schedule == "constant" or progress is None:
+            return warm
+        p = min(1.0, max(0.0, float(progress)))
+        return warm * (self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * p)))
 
-    def apply(self, iteration: int) -> float:
+    def apply(self, iteration: int, progress: float | None = None) -> float:
         """Set the lr for the step about to run (0-based ``iteration``); returns the first group's lr."""
-        f = self.factor(iteration)
+        f = self.factor(iteration, progress)
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * f
         return self.optimizer.param_groups[0]["lr"]

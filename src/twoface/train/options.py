@@ -16,6 +16,7 @@ from ..options import RuntimeOptions, option, positive_int
 
 DEFAULT_ARCH = "original"
 CLIP_MODES = ("none", "norm", "autoclip")
+SCHEDULES = ("constant", "cosine")  # of the learning rate after the warmup (train.optim.Warmup)
 # the --help groups of `twoface train`
 _MODEL = "model"
 _LENGTH = "length"
@@ -56,6 +57,9 @@ class TrainOptions(RuntimeOptions):
     lr: float | None = option(None, group=_LOSS, help="learning rate",  # None: the optimizer's default (adam 5e-5)
                               default_help="the optimizer's; adam 5e-5")
     warmup: int = option(0, metavar="N", group=_LOSS, help="ramp the learning rate up over N iterations")
+    lr_schedule: str = option("constant", choices=SCHEDULES, group=_LOSS,
+                              help="after the warmup: a constant rate, or a cosine decay to a twentieth of it over the "
+                                   "budget (--iterations, or --minutes of this run)")
     clip: str = option("none", choices=CLIP_MODES, group=_LOSS,
                        help="gradient clipping: by norm, by AutoClip percentile, or none")
     clip_value: float | None = option(None, group=_LOSS, default_help="",
@@ -118,6 +122,13 @@ class TrainOptions(RuntimeOptions):
             positive(name, getattr(self, name), allow_zero=True)
         if not 0 <= self.holdout < 0.5:
             raise TwofaceError(f"--holdout must be in [0, 0.5), got {self.holdout}")
+        if self.lr_schedule not in SCHEDULES:
+            raise TwofaceError(f"--lr-schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.lr_schedule == "cosine" and self.iterations is None and self.minutes is None:
+            raise TwofaceError("--lr-schedule cosine decays over the budget: give --iterations or --minutes")
+        if self.lr_schedule == "cosine" and self.distributed and self.iterations is None:
+            # each process has its own clock; ranks must agree on the rate, so count iterations
+            raise TwofaceError("--lr-schedule cosine with --distributed needs --iterations (not only --minutes)")
         if self.clip not in CLIP_MODES:
             raise TwofaceError(f"--clip must be one of {', '.join(CLIP_MODES)}, got {self.clip!r}")
         if self.faces_a.resolve() == self.faces_b.resolve():

@@ -73,7 +73,7 @@ class Stepper:
         self.compiled = try_compile(self.net) if opts.compile else None
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(opts.optimizer, self.params, lr=opts.lr)
-        self.warmup = Warmup(self.optimizer, opts.warmup)
+        self.warmup = Warmup(self.optimizer, opts.warmup, opts.lr_schedule)
         self.clipper = GradientClipper(opts.clip, opts.clip_value)
         self.scaler = runtime.grad_scaler()
         self.loss_fn = build_loss(opts.loss, mask_penalty=opts.mask_penalty)
@@ -114,11 +114,14 @@ class Stepper:
         fakes = (pa.detach(), pb.detach()) if self.gan is not None else None
         return logged, fakes
 
-    def step(self, iteration: int, batches: tuple[Batch, Batch]) -> dict[str, float]:
-        """Train on one (A, B) pair of batches; returns the losses as floats."""
+    def step(self, iteration: int, batches: tuple[Batch, Batch], progress: float | None = None) -> dict[str, float]:
+        """Train on one (A, B) pair of batches; returns the losses as floats.
+
+        ``progress`` is the share of the budget done (for the cosine schedule), None when unbounded.
+        """
         ba, bb = (b.to(self.runtime.device) for b in batches)
         xa, xb = self.runtime.tensor(ba.warped), self.runtime.tensor(bb.warped)
-        self.lr = self.warmup.apply(iteration)
+        self.lr = self.warmup.apply(iteration, progress)
         if self.compiled is not None:
             try:
                 logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb)
@@ -176,7 +179,7 @@ class Stepper:
             if self.opts.lr is not None:  # an explicit --lr wins over the saved rate
                 for group in self.optimizer.param_groups:
                     group["base_lr"] = group["lr"] = float(self.opts.lr)
-        self.warmup = Warmup(self.optimizer, self.opts.warmup)
+        self.warmup = Warmup(self.optimizer, self.opts.warmup, self.opts.lr_schedule)
         clip = state.get("clipper")
         if clip and clip.get("mode") == self.clipper.mode:
             self.clipper.load_state_dict(clip)

@@ -110,6 +110,18 @@ class Trainer:
         if ranks_match and same_faces and self.group.rank < len(data_states):
             self.stream.load_state_dict(data_states[self.group.rank])
 
+    def _progress(self, start_it: int, deadline: float | None) -> float | None:
+        """Share of the budget done before this step, for the learning-rate schedule (None: no budget).
+
+        --iterations counts the model's life; --minutes this run's clock. With both, the further one.
+        """
+        opts, shares = self.opts, []
+        if opts.iterations:
+            shares.append(self.iteration / opts.iterations)
+        if deadline is not None and opts.minutes:
+            shares.append(1.0 - (deadline - time.monotonic()) / (opts.minutes * 60))
+        return max(shares) if shares else None
+
     # --- the loop ---------------------------------------------------------------------------------
     def run(self) -> dict:
         opts, g = self.opts, self.group
@@ -141,7 +153,7 @@ class Trainer:
                     if done:
                         break
                     t0 = time.perf_counter()
-                    losses = self.stepper.step(self.iteration, self.stream.next())
+                    losses = self.stepper.step(self.iteration, self.stream.next(), self._progress(start_it, deadline))
                     self.iteration += 1
                     if self.iteration > start_it + 1:  # the first step builds kernels (or compiles): not speed
                         log.speed.add(time.perf_counter() - t0)
