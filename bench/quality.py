@@ -54,6 +54,12 @@ CONFIGS: dict[str, dict] = {
     # framing: the face fills more of the 64 px crop (extract's default coverage is 0.75)
     "fixed+cov0.625": {"coverage": 0.625, "train": {"mask_loss": True}, "convert": {"color": "avg"}},
     "fixed+no_warp": {"train": {"mask_loss": True, "warp": False}, "convert": {"color": "avg"}},
+    # short-budget optimisation on top of today's defaults (issue 15): a higher rate, constant or cosine
+    "cov0.625+lr2e-4": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 2e-4}, "convert": {"color": "avg"}},
+    "cov0.625+lr5e-4cos": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 5e-4, "warmup": 20,
+                                                        "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
+    "cov0.625+lr1e-3cos": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 1e-3, "warmup": 30,
+                                                        "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},
