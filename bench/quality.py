@@ -40,8 +40,11 @@ GRID = {"G1": ["bbaf2n"], "G2": ["brbk7n"], "G3": ["lbax4n"], "G4": ["lbbc2a"], 
 FACESWAP_REFERENCE = {"faceswap lightweight": (1.63, 0.90, 1.72, 0.913, 0.871),
                       "faceswap original": (0.98, 0.81, 1.73, 0.907, 0.894)}
 
-BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "optimizer": "adam"}
+BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "optimizer": "adam",
+              "mask_loss": False}  # pinned: the defaults moved on (mask loss on since issue 14), the baseline did not
 BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
+# today's defaults with the short-budget rate: 5e-4, 20 warmup iterations, cosine over the budget
+SHORT = {"mask_loss": True, "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine"}
 # One change at a time against the baseline (the ablation), then the fixed configuration.
 CONFIGS: dict[str, dict] = {
     "baseline": {},
@@ -60,6 +63,9 @@ CONFIGS: dict[str, dict] = {
                                                         "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
     "cov0.625+lr1e-3cos": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 1e-3, "warmup": 30,
                                                         "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
+    # on top of the 5e-4 cosine run: one change at a time
+    "short+warp0.5": {"coverage": 0.625, "train": {**SHORT, "warp_strength": 0.5}, "convert": {"color": "avg"}},
+    "short+mouth4": {"coverage": 0.625, "train": {**SHORT, "mouth_multiplier": 4.0}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},
@@ -111,8 +117,6 @@ def cpu_seconds() -> float:
 
 def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     """Train (unless convert-only), convert the held-out clip, evaluate; JSON files in ``run_dir``."""
-    from twoface.convert import convert
-    from twoface.evaluate import evaluate
     from twoface.train import train
 
     spec = CONFIGS[config]
@@ -133,12 +137,28 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
             optim.DEFAULTS[opts["optimizer"]] = {**optim.DEFAULTS[opts["optimizer"]], "betas": spec["betas"]}
             opts["betas"] = list(spec["betas"])
         train_opts = {k: v for k, v in opts.items() if k != "betas"}
-        summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9, save_every=10 ** 9,
-                        quality=False, tensorboard=False, seed=1, **train_opts, **budget)
+        every = budget.get("snapshot_every", 0)
+        length = {k: v for k, v in budget.items() if k != "snapshot_every"}
+        summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9,
+                        save_every=every or 10 ** 9, snapshot_every=every,
+                        quality=False, tensorboard=False, seed=1, **train_opts, **length)
         info = {"config": config, "options": opts, "budget": budget, "iteration": summary["iteration"],
                 "faces_per_s": summary.get("faces_per_s"), "wall_s": round(time.monotonic() - t0, 1),
                 "cpu_s": round(cpu_seconds() - c0, 1)}
         train_json.write_text(json.dumps(info, indent=2) + "\n")
+    judge(run_dir, model, spec, f)
+    # a constant-rate run's snapshots are the same training stopped earlier: points of the curve for free
+    for snap in sorted((model / "snapshots").glob("*"), key=lambda d: int(d.name)) if (model / "snapshots").is_dir() else []:
+        if not (run_dir / "snapshots" / snap.name / "report.json").exists():
+            judge(run_dir / "snapshots" / snap.name, snap, spec, f)
+
+
+def judge(run_dir: Path, model: Path, spec: dict, f: dict) -> None:
+    """Convert the held-out SAD clip with ``model`` and evaluate it: report.json in ``run_dir``."""
+    from twoface.convert import convert
+    from twoface.evaluate import evaluate
+
+    run_dir.mkdir(parents=True, exist_ok=True)
     video = run_dir / "swapped_b2a.mp4"
     source = DATA / "train/person_b_cremad_actor1001" / HELD_OUT
     conv = run_dir / "convert.json"
@@ -148,12 +168,18 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
                 **{**BASE_CONVERT, **spec.get("convert", {})})
         conv.write_text(json.dumps({"wall_s": round(time.monotonic() - c0, 1)}) + "\n")
     evaluate(model, f["a"], f["b"], video=video, source=source, gallery=f["gallery"],
-             output=run_dir / "report.json", progress=False,
+             output=run_dir / "report.json", overwrite=True, progress=False,
              precision=spec.get("convert", {}).get("precision", "auto"))
 
 
 def budget_name(budget: dict) -> str:
     return f"{budget['iterations']}it" if "iterations" in budget else f"{budget['minutes']:g}min"
+
+
+def parse_budget(text: str) -> dict:
+    """``2000`` or ``2000/330`` (2000 iterations, a snapshot judged every 330) for --iterations."""
+    n, _, every = text.partition("/")
+    return {"iterations": int(n), **({"snapshot_every": int(every)} if every else {})}
 
 
 def run_one(out: Path, config: str, budget: dict, reeval: bool) -> None:
@@ -171,12 +197,15 @@ def run_one(out: Path, config: str, budget: dict, reeval: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ table
-def row(run_dir: Path) -> dict | None:
+def row(run_dir: Path, config: str | None = None) -> dict | None:
     try:
         rep = json.loads((run_dir / "report.json").read_text())
     except (OSError, ValueError):
         return None
-    config, budget = run_dir.name.split("@")
+    if config is not None:  # a snapshot of a run: the caller fills in budget and work
+        budget = run_dir.name
+    else:
+        config, budget = run_dir.name.split("@")
     base = CONFIGS.get(config, {}).get("model_from", "baseline")
     tr_dir = run_dir.parent / f"{base}@{budget}" if config in CONVERT_ONLY else run_dir
     try:
@@ -208,7 +237,8 @@ def table(rows: list[dict]) -> str:
             "| pose° | expr | jitter | video sim tgt/src |")
     lines = [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        lines.append(f"| {r['config']} | {r['budget']} | {fmt(r['iteration'], 'd')} | {fmt(r['cpu_s'], '.0f')} "
+        name = r["config"] + (" (snapshot)" if r.get("snapshot") else "")
+        lines.append(f"| {name} | {r['budget']} | {fmt(r['iteration'], 'd')} | {fmt(r['cpu_s'], '.0f')} "
                      f"| {fmt(r['ret_a2b'], '.0%')} | {fmt(r['ret_b2a'], '.0%')} | {fmt(r['ver_a2b'], '.0%')} "
                      f"| {fmt(r['ver_b2a'], '.0%')} | {fmt(r['sharp_a2b'], '.2f')} | {fmt(r['sharp_b2a'], '.2f')} "
                      f"| {fmt(r['pose'], '.2f')} | {fmt(r['expr'], '.2f')} | {fmt(r['jitter'], '.2f')} "
@@ -290,9 +320,26 @@ def strip(out: Path, runs: list[str], path: Path, columns: int = 6, zoom: int = 
     return path
 
 
+def snapshot_rows(run_dir: Path) -> list[dict]:
+    """One row per judged snapshot; its CPU-s are the run's pro rata of iterations (steps cost the same)."""
+    try:
+        tr = json.loads((run_dir / "train.json").read_text())
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for d in sorted((run_dir / "snapshots").glob("*")):
+        r = row(d, config=run_dir.name.split("@")[0])
+        if r is not None and tr.get("iteration"):
+            it = int(d.name)
+            r.update(budget=f"{it}it", iteration=it, cpu_s=tr["cpu_s"] * it / tr["iteration"], snapshot=True)
+            rows.append(r)
+    return rows
+
+
 def collect(out: Path) -> list[dict]:
     order = list(CONFIGS)
-    rows = [r for d in sorted((out / "runs").glob("*@*")) if d.is_dir() and (r := row(d))]
+    dirs = [d for d in sorted((out / "runs").glob("*@*")) if d.is_dir()]
+    rows = [r for d in dirs if (r := row(d))] + [r for d in dirs for r in snapshot_rows(d)]
     return sorted(rows, key=lambda r: (r["budget"].endswith("min"), float(r["budget"].rstrip("itmn")),
                                        order.index(r["config"]) if r["config"] in order else 99))
 
@@ -300,9 +347,12 @@ def collect(out: Path) -> list[dict]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="+", default=["baseline"], choices=list(CONFIGS))
-    p.add_argument("--iterations", nargs="*", type=int, default=[])
+    p.add_argument("--iterations", nargs="*", type=parse_budget, default=[],
+                   help="iteration budgets; N/K also judges a snapshot every K iterations")
     p.add_argument("--minutes", nargs="*", type=float, default=[])
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "quality")
+    p.add_argument("--without-baseline", action="store_true",
+                   help="do not run the baseline first (another queue in this session runs it)")
     p.add_argument("--reeval", action="store_true", help="evaluate existing runs again (new metrics)")
     p.add_argument("--table", action="store_true", help="only print the table and plot of finished runs")
     p.add_argument("--strip", nargs="+", metavar="RUN", help="write strip.png: the source over these runs' swaps")
@@ -319,9 +369,9 @@ def main() -> int:
         return 0
     if not a.table:
         faces(a.out)
-        budgets = [{"iterations": i} for i in a.iterations] + [{"minutes": m} for m in a.minutes]
+        budgets = list(a.iterations) + [{"minutes": m} for m in a.minutes]
         for b in budgets:
-            for c in ["baseline"] + [c for c in a.configs if c != "baseline"]:
+            for c in ([] if a.without_baseline else ["baseline"]) + [c for c in a.configs if c != "baseline"]:
                 run_one(a.out, c, b, a.reeval)
     rows = collect(a.out)
     text = table(rows)

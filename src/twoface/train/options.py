@@ -68,6 +68,9 @@ class TrainOptions(RuntimeOptions):
                               default_help="random, saved in state.json")
     holdout: float = option(0.05, group=_DATA, help="share of each face set kept out for validation")
     warp: bool = option(True, group=_DATA, help="no random warp of the inputs")
+    warp_strength: float = option(1.0, group=_DATA,
+                                  help="size of the random warp: 1 is faceswap's; less keeps more of the source's "
+                                       "expression, more pushes the swap further from the source's identity")
     warp_to_landmarks: bool = option(False, group=_DATA, default_help="",
                                      help="warp towards the landmarks of similar faces of the other person "
                                           "instead of random noise")
@@ -118,7 +121,7 @@ class TrainOptions(RuntimeOptions):
             positive(name, getattr(self, name), allow_zero=True)
         for name in ("save_every", "preview_every", "eval_every", "log_every"):
             positive(name, getattr(self, name))
-        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight"):
+        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength"):
             positive(name, getattr(self, name), allow_zero=True)
         if not 0 <= self.holdout < 0.5:
             raise TwofaceError(f"--holdout must be in [0, 0.5), got {self.holdout}")

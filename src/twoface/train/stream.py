@@ -18,12 +18,15 @@ if TYPE_CHECKING:
     from .options import TrainOptions
 
 
+WARP_SCALE = 5 / 256  # faceswap's random warp: grid noise of this share of the crop, at --warp-strength 1
+
+
 def make_augmenter(model: SwapModel, opts: TrainOptions, random: bool = True) -> Augmenter:
     """The augmentation the options ask for, at the model's input and output sizes."""
     return Augmenter(model.input_size, model.output_size, warp=opts.warp and random,
                      warp_to_landmarks=opts.warp_to_landmarks and random, flip=opts.flip and random,
                      color=opts.augment_color and random, eye_multiplier=opts.eye_multiplier,
-                     mouth_multiplier=opts.mouth_multiplier)
+                     mouth_multiplier=opts.mouth_multiplier, warp_scale=WARP_SCALE * opts.warp_strength)
 
 
 class PairStream:
