@@ -52,6 +52,26 @@ def test_warp_changes_the_input_but_not_the_target(faces):
     assert ((to_lm.warped - still.warped).abs().mean(dim=(1, 2, 3)) > 0.002).all()
 
 
+def test_warp_strength_scales_the_warp_through_the_training_option(faces, face_dirs, tmp_path):
+    """--warp-strength reaches the augmenter: half the strength moves the input less, twice more."""
+    from twoface.models import build
+    from twoface.train.options import TrainOptions
+    from twoface.train.stream import make_augmenter
+
+    model = build("lightweight")
+    still = Augmenter(64, 64, **STILL)(*faces, gen(3))
+
+    def moved(strength: float) -> float:
+        opts = TrainOptions(faces_a=face_dirs["a"], faces_b=face_dirs["b"], model_dir=tmp_path / "m",
+                            warp_strength=strength, flip=False, augment_color=False)
+        aug = make_augmenter(model, opts)
+        aug.rotation = aug.zoom = aug.shift = 0
+        return float((aug(*faces, gen(3)).warped - still.warped).abs().mean())
+
+    half, one, double = moved(0.5), moved(1.0), moved(2.0)
+    assert 0 < half < one < double, (half, one, double)
+
+
 def test_landmark_flow_carries_landmarks_to_the_partner(faces):
     lm = faces[2]
     partner = torch.roll(torch.arange(16), 1)
