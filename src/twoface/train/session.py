@@ -84,7 +84,7 @@ def model_choice(opts: TrainOptions, config: dict | None) -> tuple[str, dict]:
     if opts.learn_mask:
         given["learn_mask"] = True
     if config is None:
-        return opts.arch or DEFAULT_ARCH, given
+        return opts.arch or opts.preset_arch() or DEFAULT_ARCH, given
     arch = config.get("arch")
     where = opts.model_dir / ck.CONFIG
     if opts.arch is not None and opts.arch != arch:
@@ -149,7 +149,7 @@ def check_faces_match(config: dict, info: dict, model_dir: Path) -> None:
 def make_config(model: SwapModel, opts: TrainOptions, faces: dict, old: dict | None) -> dict:
     """config.json: what shapes the model (fixed for its life) plus the latest training settings."""
     training = {k: v for k, v in opts.to_json().items()
-                if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "clip", "clip_value", "mask_loss",
+                if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "preset", "clip", "clip_value", "mask_loss",
                          "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_strength", "warp_to_landmarks", "flip",
                          "augment_color", "holdout", "gan", "gan_weight")}
     return {
