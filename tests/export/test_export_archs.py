@@ -20,6 +20,8 @@ CASES = [
     ("custom", {"input_size": 64, "output_size": 128, "encoder_width": 8, "max_width": 64, "latent": 64,
                 "decoder_width": 32, "bottleneck": "conv", "upscaler": "resizeconv"}),
     ("realface", {"complexity_encoder": 16, "complexity_decoder": 64, "dense_nodes": 128, "learn_mask": True}),
+    ("cpu", {"learn_mask": True}),
+    ("cpu", {"size": 128, "bottleneck": "dense4", "decoder_residual": True}),
     pytest.param("lightweight", {}, marks=pytest.mark.slow),
     pytest.param("original", {"lowmem": True, "learn_mask": True}, marks=pytest.mark.slow),
     pytest.param("iae", {"learn_mask": True}, marks=pytest.mark.slow),

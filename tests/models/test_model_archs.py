@@ -160,6 +160,21 @@ CASES = [
 ]
 
 
+# cpu: 3×3 convs after the first, residual blocks at 16 and 8 px, a 4×4×256 code; original's decoder
+CPU_DOWN = conv(64, 128) + res(128) + conv(128, 256) + res(256)
+CPU_ENCODER = conv(3, 64, 5) + CPU_DOWN + conv(256, 256) + up(256, 512)
+CASES += [
+    ("cpu", {}, 64, 64, {"encoder": CPU_ENCODER, "decoder_a": ORIGINAL_DECODER, "decoder_b": ORIGINAL_DECODER}),
+    ("cpu", {"bottleneck": "conv8"}, 64, 64, {
+        "encoder": conv(3, 64, 5) + CPU_DOWN + conv(256, 128, 1) + conv(128, 512),
+        "decoder_a": ORIGINAL_DECODER}),
+    ("cpu", {"size": 128, "bottleneck": "dense4", "decoder_residual": True, "learn_mask": True}, 128, 128, {
+        "encoder": conv(3, 32, 5) + conv(32, 64) + CPU_DOWN + conv(256, 256) + dense(4096, 512) + dense(512, 4096)
+        + up(256, 512),
+        "decoder_b": up(512, 256) + res(256) + up(256, 128) + up(128, 64) + up(64, 32) + head(32, mask=True)}),
+]
+
+
 def _meta(arch, options):
     with torch.device("meta"):
         return build(arch, **options)
@@ -196,11 +211,11 @@ def test_original_is_the_82m_network():
 
 
 def test_learn_mask_costs_one_output_channel_per_head():
-    for arch in ("original", "iae", "dlight"):
+    for arch in ("original", "iae", "dlight", "cpu"):
         plain = sum(p.numel() for p in _meta(arch, {}).parameters())
         masked = sum(p.numel() for p in _meta(arch, {"learn_mask": True}).parameters())
         heads = 1 if arch == "iae" else 2
-        kernel_in = {"original": 64, "iae": 64, "dlight": None}[arch]
+        kernel_in = {"original": 64, "iae": 64, "dlight": None, "cpu": 64}[arch]
         if kernel_in:
             assert masked - plain == heads * (kernel_in * 25 + 1)
         else:   # dlight's heads differ: 32 wide on A, 64 wide on B
@@ -236,6 +251,8 @@ TRAIN_CASES = [
     ("dlight", {"features": "lowmem", "output_size": 128}),
     ("custom", {"input_size": 64, "output_size": 128, "encoder_width": 16, "max_width": 128, "latent": 128,
                 "decoder_width": 64, "bottleneck": "conv", "upscaler": "resizeconv"}),
+    ("cpu", {}),
+    ("cpu", {"size": 128, "bottleneck": "dense4", "decoder_residual": True}),
 ]
 
 

@@ -12,7 +12,7 @@ import torch
 from twoface.errors import ModelError, TwofaceError
 from twoface.models import ARCHS, SwapModel, build, default_options, option_help
 
-EXPECTED_ARCHS = ["original", "lightweight", "iae", "dfaker", "villain", "realface", "dlight", "custom"]
+EXPECTED_ARCHS = ["original", "lightweight", "iae", "dfaker", "villain", "realface", "dlight", "custom", "cpu"]
 
 PREFIXES = {"iae": ("encoder.", "inter_a.", "inter_b.", "inter_both.", "decoder.")}
 TWO_DECODERS = ("encoder.", "decoder_a.", "decoder_b.")
@@ -103,6 +103,8 @@ def test_unknown_option_lists_the_valid_options():
     ("custom", {"encoder_width": "wide"}, ["encoder_width"]),
     ("custom", {"input_size": 64, "encoder_depth": 7}, ["encoder_depth=7", "at most 6"]),
     ("custom", {"input_size": 512, "encoder_depth": 2}, ["Dense", "bottleneck=conv"]),
+    ("cpu", {"size": 96}, ["size=96", "64, 128"]),
+    ("cpu", {"bottleneck": "dense"}, ["bottleneck", "conv4, dense4, conv8"]),
 ])
 def test_invalid_values_say_what_is_wrong(arch, options, words):
     with pytest.raises(ModelError) as err:

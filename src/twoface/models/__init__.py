@@ -25,6 +25,7 @@ _LAZY = {"SIDES": "base", "SharedEncoderModel": "base", "SwapModel": "base", "Op
 
 
 def _archs() -> dict[str, type]:
+    from .cpu import Cpu
     from .custom import Custom
     from .dfaker import Dfaker
     from .dlight import DLight
@@ -34,7 +35,7 @@ def _archs() -> dict[str, type]:
     from .realface import RealFace
     from .villain import Villain
 
-    return {cls.arch: cls for cls in (Original, Lightweight, IAE, Dfaker, Villain, RealFace, DLight, Custom)}
+    return {cls.arch: cls for cls in (Original, Lightweight, IAE, Dfaker, Villain, RealFace, DLight, Custom, Cpu)}
 
 
 def __getattr__(name: str) -> Any:

@@ -41,7 +41,9 @@ class TrainOptions(RuntimeOptions):
     faces_b: Path = option(help="face PNGs of person B", cli=False)
     model_dir: Path = option(help="the model folder", cli=False)
     arch: str | None = option(None, group=_MODEL,  # None: the model folder's arch when resuming, else "original"
-                              help="architecture: original, lightweight, iae, dfaker, villain, realface, dlight, custom",
+                              help="architecture: original, lightweight, iae, dfaker, villain, realface, dlight, custom, "
+                                   "cpu (made for training on a few CPU cores: under half lightweight's FLOPs; "
+                                   "--option size=128 for 128 px)",
                               default_help="original, or the model folder's when resuming")
     options: dict = option(default_factory=dict, cli=False, help="architecture options (--option key=value)")
     preset: str | None = option(None, choices=tuple(PRESETS), group=_MODEL, default_help="none",
