@@ -66,6 +66,7 @@ CONFIGS: dict[str, dict] = {
     # on top of the 5e-4 cosine run: one change at a time
     "short+warp0.5": {"coverage": 0.625, "train": {**SHORT, "warp_strength": 0.5}, "convert": {"color": "avg"}},
     "short+mouth4": {"coverage": 0.625, "train": {**SHORT, "mouth_multiplier": 4.0}, "convert": {"color": "avg"}},
+    "short+balance": {"coverage": 0.625, "train": {**SHORT, "balance": "expression"}, "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
     "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise

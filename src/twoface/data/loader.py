@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ class BatchStream:
 
     def __init__(self, split, batch_size: int, augmenter: Augmenter, seed: int = 0,
                  device: str | torch.device = "cpu", prefetch: int = 2, tune_memory: bool = True,
-                 threads: int = 1):
+                 threads: int = 1, weights: np.ndarray | None = None):
+        """``weights``: one per face of ``split`` for drawing with replacement (data.balance), or None for
+        each epoch a permutation."""
         if len(split.images) == 0:
             raise ValueError("cannot stream batches from an empty face split")
         if tune_memory:
@@ -69,6 +72,7 @@ class BatchStream:
         self.device = torch.device(device)
         self.prefetch = max(1, int(prefetch))
         self.threads = max(1, int(threads))
+        self.weights = None if weights is None else torch.as_tensor(np.asarray(weights, np.float64))
         self._state = {"seed": self.seed, "epoch": 0, "position": 0, "batches": 0}
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue | None = None
@@ -78,6 +82,8 @@ class BatchStream:
 
     def _order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(_seed(self.seed, 1, epoch))
+        if self.weights is not None:  # an "epoch" is as many weighted draws as there are faces
+            return torch.multinomial(self.weights, len(self.split.images), replacement=True, generator=g)
         return torch.randperm(len(self.split.images), generator=g)
 
     def _indices(self, state: dict) -> tuple[torch.Tensor, dict]:

@@ -16,6 +16,7 @@ from ..options import RuntimeOptions, option, positive_int
 
 DEFAULT_ARCH = "original"
 CLIP_MODES = ("none", "norm", "autoclip")
+BALANCE_KINDS = ("none", "expression", "pose")  # data.balance.BALANCE_KINDS, repeated so options stay torch-free
 SCHEDULES = ("constant", "cosine")  # of the learning rate after the warmup (train.optim.Warmup)
 # Bundles of settings measured on bench/quality.py. A preset fills in only the options left at their
 # defaults (an explicit flag wins, unless it repeats the default); "arch" applies to a new model only.
@@ -80,6 +81,9 @@ class TrainOptions(RuntimeOptions):
                               default_help="random, saved in state.json")
     holdout: float = option(0.05, group=_DATA, help="share of each face set kept out for validation")
     warp: bool = option(True, group=_DATA, help="no random warp of the inputs")
+    balance: str = option("none", choices=BALANCE_KINDS, group=_DATA,
+                          help="draw faces so that each kind of expression (blendshape clusters) or pose "
+                               "(10-degree bins) comes up about equally often, not the person's most frequent look")
     warp_strength: float = option(1.0, group=_DATA,
                                   help="size of the random warp: 1 is faceswap's; less keeps more of the source's "
                                        "expression, more pushes the swap further from the source's identity")

@@ -146,12 +146,16 @@ def check_faces_match(config: dict, info: dict, model_dir: Path) -> None:
                          f"{info['coverage']}; extract them with --coverage {saved}", model_dir / ck.CONFIG)
 
 
+# the training settings that config.json records (the latest run's)
+TRAINING_RECORD = ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "preset", "clip", "clip_value",
+                   "mask_loss", "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_strength", "balance",
+                   "warp_to_landmarks", "flip", "augment_color", "holdout", "gan", "gan_weight")
+
+
 def make_config(model: SwapModel, opts: TrainOptions, faces: dict, old: dict | None) -> dict:
     """config.json: what shapes the model (fixed for its life) plus the latest training settings."""
     training = {k: v for k, v in opts.to_json().items()
-                if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "preset", "clip", "clip_value", "mask_loss",
-                         "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_strength", "warp_to_landmarks", "flip",
-                         "augment_color", "holdout", "gan", "gan_weight")}
+                if k in TRAINING_RECORD}
     return {
         "format": ck.FORMAT,
         "format_version": ck.FORMAT_VERSION,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..data import Augmenter, Batch
+from ..data.balance import sampling_weights
 from ..data.loader import BatchStream
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ def make_augmenter(model: SwapModel, opts: TrainOptions, random: bool = True) ->
                      mouth_multiplier=opts.mouth_multiplier, warp_scale=WARP_SCALE * opts.warp_strength)
 
 
+def balance(faces: FaceSet, opts: TrainOptions):
+    """Drawing weights of the training split under --balance (None: uniform)."""
+    return sampling_weights([faces.metas[i] for i in faces.train.indices.tolist()], opts.balance)
+
+
 class PairStream:
     """(batch of A, batch of B) forever; ``state_dict()`` is where the next pair comes from."""
 
@@ -37,9 +43,9 @@ class PairStream:
         # threads would silently slow the training step too, so the producers keep the trainer's count
         threads = torch.get_num_threads()
         self.a = BatchStream(set_a.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed,
-                             device=device, prefetch=prefetch, threads=threads)
+                             device=device, prefetch=prefetch, threads=threads, weights=balance(set_a, opts))
         self.b = BatchStream(set_b.train, opts.batch_size, make_augmenter(model, opts), seed=2 * seed + 1,
-                             device=device, prefetch=prefetch, threads=threads)
+                             device=device, prefetch=prefetch, threads=threads, weights=balance(set_b, opts))
 
     def next(self) -> tuple[Batch, Batch]:
         return next(self.a), next(self.b)
