@@ -359,6 +359,9 @@ def main() -> int:
     p.add_argument("--reeval", action="store_true", help="evaluate existing runs again (new metrics)")
     p.add_argument("--table", action="store_true", help="only print the table and plot of finished runs")
     p.add_argument("--strip", nargs="+", metavar="RUN", help="write strip.png: the source over these runs' swaps")
+    p.add_argument("--judge-snapshots", metavar="RUN",
+                   help="judge the snapshots of a run stopped before its budget (CONFIG@BUDGET); its train.json "
+                        "must say how far it got and at what CPU-s")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--budget", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -367,6 +370,15 @@ def main() -> int:
         child(a.out / "runs" / f"{a.child}@{budget_name(budget)}", a.child, budget, a.out)
         return 0
     (a.out / "runs").mkdir(parents=True, exist_ok=True)
+    if a.judge_snapshots:
+        run_dir = a.out / "runs" / a.judge_snapshots
+        spec = CONFIGS[a.judge_snapshots.split("@")[0]]
+        f = faces(a.out, spec.get("coverage"))
+        for snap in sorted((run_dir / "model" / "snapshots").glob("*"), key=lambda d: int(d.name)):
+            if not (run_dir / "snapshots" / snap.name / "report.json").exists():
+                say(f"quality: judging {a.judge_snapshots} snapshot {snap.name}")
+                judge(run_dir / "snapshots" / snap.name, snap, spec, f)
+        return 0
     if a.strip:
         print(f"strip: {strip(a.out, a.strip, a.out / 'strip.png')}")
         return 0
