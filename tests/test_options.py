@@ -13,10 +13,10 @@ from twoface.evaluate import EvaluateOptions
 from twoface.export.options import ExportOptions
 from twoface.extract import ExtractOptions
 from twoface.options import default_of, flag_of
-from twoface.train.options import TrainOptions
+from twoface.train.options import PretrainOptions, TrainOptions
 
 VERBS = {"extract": ExtractOptions, "convert": ConvertOptions, "train": TrainOptions, "evaluate": EvaluateOptions,
-         "sort": SortOptions, "export": ExportOptions}
+         "sort": SortOptions, "export": ExportOptions, "pretrain": PretrainOptions}
 
 
 def _subparser(verb: str) -> argparse.ArgumentParser:
@@ -40,7 +40,9 @@ def test_every_cli_default_equals_its_dataclass_default(verb):
         if spec.choices is not None:
             assert list(action.choices) == list(spec.choices)
         checked += 1
-    assert checked == {"extract": 14, "convert": 32, "train": 40, "evaluate": 5, "sort": 8, "export": 9}[verb]
+    # pretrain: train's fields less --init-from, --init-parts and the identity signal (--no-quality)
+    assert checked == {"extract": 14, "convert": 32, "train": 42, "evaluate": 5, "sort": 8, "export": 9,
+                       "pretrain": 39}[verb]
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -51,13 +53,16 @@ def test_parsing_no_flags_builds_the_default_options(verb, tmp_path):
     required = {"extract": ["in.mp4", "-o", "out"], "convert": ["in.mp4", "-m", "m", "-o", "o.mp4"],
                 "train": ["--faces-a", str(tmp_path / "a"), "--faces-b", str(tmp_path / "b"), "-m", "m"],
                 "evaluate": ["-m", "m", "--faces-a", "a", "--faces-b", "b"], "sort": ["faces"],
-                "export": ["m", "-o", "m.onnx"]}[verb]
+                "export": ["m", "-o", "m.onnx"], "pretrain": [str(tmp_path / "a"), str(tmp_path / "b"), "-m", "m"]}[verb]
     args = build_parser().parse_args([verb, *required])
     cls = VERBS[verb]
     given = values_from(cls, args)
     if verb == "train":
         opts = cls(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model, **given)
         plain = cls(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model)
+    elif verb == "pretrain":
+        opts = cls(model_dir=args.model, faces=args.faces, **given)
+        plain = cls(model_dir=args.model, faces=args.faces)
     else:
         opts, plain = cls(**given), cls()
     assert opts == plain

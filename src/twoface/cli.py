@@ -23,6 +23,7 @@ VERBS = {
     "prune": "drop store entries whose face images were deleted",
     "inspect": "say what a face image, alignments store, model folder or converted output is",
     "train": "train a swap model on two face folders",
+    "pretrain": "train a prior (shared encoder, one generic decoder) on the faces of many people",
     "convert": "swap faces in a video, image or folder with a trained model",
     "evaluate": "measure a model or a swapped video: identity, pose, expression, jitter, SSIM",
     "batch": "run many extract/train/convert jobs from a manifest, locally or on a Ray cluster",

@@ -209,6 +209,8 @@ def inspect_model(path: Path) -> dict:
         "kind": "model",
         "path": str(path),
         "arch": config["arch"],
+        "model_kind": config.get("kind", "pair"),  # "prior": from `twoface pretrain`, one generic decoder
+        "init_from": config.get("init_from"),
         "options": config.get("options", {}),
         "input_size": _find_key(config, ("input_size",)),
         "output_size": _find_key(config, ("output_size",)),

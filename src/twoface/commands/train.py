@@ -5,12 +5,16 @@ decoded by B's decoder becomes B with A's pose and expression. The model folder 
 config.json, weights.safetensors, optimizer.safetensors and state.json (saved atomically),
 previews/latest.jpg (columns A, A->A, A->B, B, B->B, B->A), logs/ for TensorBoard and
 snapshots/. Running the same command again resumes where the last save left off.
+--init-from starts a new model from an earlier model's encoder (or, with --init-parts all,
+its decoders too; from a `twoface pretrain` prior, its one decoder starts both).
 Ctrl-C finishes the current step, saves and exits.
 
 examples:
   twoface train --faces-a faces/alice --faces-b faces/bob -m models/ab --iterations 20000
   twoface train --faces-a A --faces-b B -m models/ab --arch lightweight --minutes 30
   twoface train --faces-a A --faces-b B -m models/hd --arch custom --option input_size=128 --option output_size=128
+  twoface train --faces-a A --faces-b C -m models/ac --init-from models/ab          # A-B's encoder, new decoders
+  twoface train --faces-a A --faces-b B -m models/ab2 --init-from models/prior --init-parts all   # from a prior
   torchrun --nproc_per_node 2 -m twoface.cli train --faces-a A --faces-b B -m models/ab --distributed
   tensorboard --logdir models/ab/logs
 """

@@ -22,6 +22,10 @@ from .jsonsafe import load_json
 FORMAT = "twoface-model"
 STATE_FORMAT = "twoface-state"
 FORMAT_VERSION = 1
+# config.json "kind": a swap model of two people, or a pretrain prior (one generic decoder);
+# configs written before priors existed have no kind and are pairs
+PAIR, PRIOR = "pair", "prior"
+KINDS = (PAIR, PRIOR)
 MAX_HEADER = 100 << 20
 DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -73,6 +77,16 @@ def parse_config(obj: Any, path: str | Path | None) -> dict:
     if faces.get("size") is not None:
         c.integer(faces["size"], "faces.size", 1, 8192)
     c.obj(obj.get("training", {}), "training")
+    kind_ = obj.get("kind", PAIR)
+    if kind_ not in KINDS:
+        raise c.fail("kind", f"must be one of {', '.join(KINDS)}")
+    if obj.get("init_from") is not None:
+        init = c.obj(obj["init_from"], "init_from")
+        for key in ("path", "arch", "parts"):
+            if key in init:
+                c.string(init[key], f"init_from.{key}", 4096)
+        if "iteration" in init:
+            c.integer(init["iteration"], "init_from.iteration", 0, 10**12)
     return obj
 
 

@@ -120,6 +120,7 @@ class FaceSet:
         if size < 8:
             raise TwofaceError(f"face size must be at least 8 px, got {size}")
         self.folder = Path(folder)
+        self.folders = [self.folder]
         self.size = int(size)
         self.mask_name = mask
         self.files = self._find_files()
@@ -193,6 +194,34 @@ class FaceSet:
         self.train = self._view(train)
         self.valid = self._view(valid)
 
+    @classmethod
+    def pooled(cls, sets: list[FaceSet], holdout: float = 0.05, seed: int = 0) -> FaceSet:
+        """One set of the faces of several (a pretrain prior's pool), split afresh over all of them.
+
+        The parts must share size and landmark scheme. ``folder`` is the first one's;
+        ``folders`` lists them all. The split stays deterministic per file name, as for one folder.
+        """
+        if not sets:
+            raise TwofaceError("no face sets to pool")
+        first = sets[0]
+        if any(fs.size != first.size for fs in sets):
+            raise TwofaceError("face sets cached at different sizes cannot be pooled")
+        odd = next((fs for fs in sets if fs.landmarks.shape[1] != first.landmarks.shape[1]), None)
+        if odd is not None:
+            raise InputError(f"faces of another landmark scheme ({int(odd.landmarks.shape[1])} points) than those "
+                             f"of {first.folder} ({int(first.landmarks.shape[1])}); they cannot be pooled", odd.folder)
+        pool = cls.__new__(cls)
+        pool.folder, pool.folders = first.folder, [fs.folder for fs in sets]
+        pool.size, pool.mask_name = first.size, first.mask_name
+        pool.files = [f for fs in sets for f in fs.files]
+        pool.metas = [m for fs in sets for m in fs.metas]
+        pool.skipped = [s for fs in sets for s in fs.skipped]
+        pool.images = torch.cat([fs.images for fs in sets])
+        pool.masks = torch.cat([fs.masks for fs in sets])
+        pool.landmarks = torch.cat([fs.landmarks for fs in sets])
+        pool._split(holdout, seed)
+        return pool
+
     def _view(self, idx: torch.Tensor) -> FaceSplit:
         return FaceSplit(self.images[idx], self.masks[idx], self.landmarks[idx], idx,
                          [self.files[i] for i in idx.tolist()])
@@ -216,4 +245,5 @@ class FaceSet:
 
     def describe(self) -> str:
         skipped = f"; {len(self.skipped)} damaged file(s) skipped" if self.skipped else ""
-        return f"{len(self)} faces at {self.size} px ({len(self.train)} train, {len(self.valid)} held out){skipped}"
+        pooled = f" from {len(self.folders)} folders" if len(self.folders) > 1 else ""
+        return f"{len(self)} faces{pooled} at {self.size} px ({len(self.train)} train, {len(self.valid)} held out){skipped}"

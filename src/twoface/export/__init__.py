@@ -45,10 +45,12 @@ class ExportResult:
 
 
 def _load(model_dir: Path):
-    from ..models.folder import load_model
+    from ..models.folder import load_model, read_config, refuse_prior
 
     if not model_dir.exists():
         raise ModelError("no such model folder", model_dir)
+    if model_dir.is_dir():
+        refuse_prior(read_config(model_dir), model_dir)
     return load_model(model_dir)
 
 

@@ -39,6 +39,8 @@ class SwapModel(nn.Module):
     arch: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     OPTIONS: ClassVar[dict[str, Option]] = {}
+    # the top-level parts that belong to one identity (state-dict prefixes); the rest is shared
+    SIDE_PARTS: ClassVar[dict[str, tuple[str, ...]]] = {"a": (), "b": ()}
 
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__()
@@ -46,6 +48,7 @@ class SwapModel(nn.Module):
         self.learn_mask: bool = bool(self.options["learn_mask"])
         self.input_size: int = 0
         self.output_size: int = 0
+        self.generic: bool = False  # a pretrain prior: side a's parts serve every face (make_generic)
 
     @classmethod
     def resolve(cls, options: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +58,23 @@ class SwapModel(nn.Module):
     @property
     def out_channels(self) -> int:
         return 4 if self.learn_mask else 3
+
+    def make_generic(self) -> None:
+        """Turn the model into a pretrain prior: one generic decoder (side a's parts) for every face.
+
+        Side b's parts are dropped rather than tied, so a prior's weights hold the decoder once
+        and its state dict has the same names and shapes however it is rebuilt (realface and
+        dlight give B a larger decoder than A: a prior keeps A's). ``decode(z, "b")`` then uses
+        side a's parts, so the trainer's two halves of a batch both train the one decoder.
+        """
+        for name in self.SIDE_PARTS["b"]:
+            delattr(self, name)
+        self.generic = True
+
+    def side_of(self, side: str) -> str:
+        """The side whose parts render ``side``: itself, or "a" in a generic prior."""
+        check_side(side)
+        return "a" if self.generic else side
 
     @property
     def parts(self) -> dict[str, nn.Module]:
@@ -82,6 +102,8 @@ class SharedEncoderModel(SwapModel):
     decoder ends in an ``OutputHead`` so the mask channel is automatic.
     """
 
+    SIDE_PARTS = {"a": ("decoder_a",), "b": ("decoder_b",)}
+
     def set_parts(self, encoder: nn.Module, decoder_a: nn.Module, decoder_b: nn.Module,
                   input_size: int, output_size: int) -> None:
         self.encoder = encoder
@@ -94,4 +116,4 @@ class SharedEncoderModel(SwapModel):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor, side: str) -> torch.Tensor:
-        return (self.decoder_a if check_side(side) == "a" else self.decoder_b)(z)
+        return (self.decoder_a if self.side_of(side) == "a" else self.decoder_b)(z)

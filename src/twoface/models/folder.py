@@ -23,6 +23,8 @@ from ..contracts.jsonsafe import load_json
 from ..contracts.model_files import (  # noqa: F401
     FORMAT,
     FORMAT_VERSION,
+    PAIR,
+    PRIOR,
     STATE_FORMAT,
     check_finite,
     check_safetensors,
@@ -179,14 +181,27 @@ def check_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path
     return {k: tensors[k] for k in expected}
 
 
-def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[SwapModel, dict]:
-    """The trained swap model of a model folder, in eval mode, and its config (for convert/evaluate).
+@dataclass
+class Weights:
+    """The weights of a model folder as read for use: its config, tensors, and where they came from."""
 
-    Returns ``(SwapModel, config dict)``. Raises ModelError for a folder that is not a twoface
-    model, a missing or damaged weights file, or weights whose shapes disagree with config.json.
+    model_dir: Path
+    config: dict
+    tensors: dict[str, torch.Tensor]
+    path: Path  # the weights file actually read (``weights.safetensors`` or its ``.prev``)
+    iteration: int | None  # None for a hand-assembled folder without state.json
+    sha256: str
+
+    @property
+    def kind(self) -> str:
+        return str(self.config.get("kind", PAIR))
+
+
+def read_weights(model_dir: str | Path) -> Weights:
+    """config.json and the weights of the newest complete checkpoint (or of a hand-assembled folder).
+
+    ModelError for a folder that is not a twoface model or whose weights are missing or damaged.
     """
-    from . import build
-
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelError("no such model folder", model_dir)
@@ -195,20 +210,48 @@ def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[SwapModel, d
         raise ModelError("is not a twoface model folder (no config.json)", model_dir)
     ckpt = find_checkpoint(model_dir, need=(CONFIG, WEIGHTS))
     if ckpt is not None:
-        config = ckpt.config
         tensors, _ = ckpt.tensors(WEIGHTS)
-        weights_path = ckpt.locations[WEIGHTS]
-    else:  # a folder put together by hand: config.json and weights.safetensors only
-        weights_path = model_dir / WEIGHTS
-        if not weights_path.exists():
-            raise ModelError("has no weights.safetensors (was training ever saved?)", model_dir)
-        tensors, _ = Checkpoint(model_dir, {}, model_dir / STATE, {WEIGHTS: weights_path}).tensors(WEIGHTS)
+        return Weights(model_dir, ckpt.config, tensors, ckpt.locations[WEIGHTS], ckpt.iteration,
+                       ckpt.state["files"][WEIGHTS])
+    # a folder put together by hand: config.json and weights.safetensors only
+    weights_path = model_dir / WEIGHTS
+    if not weights_path.exists():
+        raise ModelError("has no weights.safetensors (was training ever saved?)", model_dir)
+    tensors, _ = Checkpoint(model_dir, {}, model_dir / STATE, {WEIGHTS: weights_path}).tensors(WEIGHTS)
+    return Weights(model_dir, config, tensors, weights_path, None, sha256_file(weights_path))
+
+
+def build_from_config(config: dict, where: Path) -> SwapModel:
+    """A fresh model of the architecture and options config.json names (a prior made generic)."""
+    from . import build
+
     try:
         model = build(config["arch"], **config.get("options", {}))
     except KeyError as err:
-        raise ModelError(f"config.json lacks {err}", model_dir / CONFIG) from err
-    model.load_state_dict(check_weights(model, tensors, weights_path))
+        raise ModelError(f"config.json lacks {err}", where) from err
+    if config.get("kind", PAIR) == PRIOR:
+        model.make_generic()
+    return model
+
+
+def refuse_prior(config: dict | None, model_dir: Path) -> None:
+    """Convert and export need a swap model; a pretrain prior has one generic decoder and swaps nobody."""
+    if config is not None and config.get("kind", PAIR) == PRIOR:
+        raise ModelError("is a pretrained prior, not a swap model: train a pair from it with "
+                         f"`twoface train --init-from {model_dir} --init-parts all`", model_dir)
+
+
+def load_model(model_dir: str | Path, runtime: Any = None) -> tuple[SwapModel, dict]:
+    """The trained model of a model folder, in eval mode, and its config (for convert/evaluate).
+
+    Returns ``(SwapModel, config dict)``. Raises ModelError for a folder that is not a twoface
+    model, a missing or damaged weights file, or weights whose shapes disagree with config.json.
+    A pretrain prior loads as a generic model (``model.generic``); see :func:`refuse_prior`.
+    """
+    found = read_weights(model_dir)
+    model = build_from_config(found.config, found.model_dir / CONFIG)
+    model.load_state_dict(check_weights(model, found.tensors, found.path))
     model.eval()
     if runtime is not None:
         model = runtime.prepare(model)
-    return model, config
+    return model, found.config

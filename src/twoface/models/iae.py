@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import SwapModel, check_side
+from .base import SwapModel
 from .blocks import DenseBottleneck, down_stack
 from .options import LEARN_MASK
 from .original import upscale_decoder
@@ -28,6 +28,7 @@ class IAE(SwapModel):
     arch = "iae"
     summary = "faceswap's IAE: 64→64 px, per-side intermediate Dense layers, one shared decoder"
     OPTIONS = {"learn_mask": LEARN_MASK}
+    SIDE_PARTS = {"a": ("inter_a",), "b": ("inter_b",)}
 
     def __init__(self, options=None):
         super().__init__(options)
@@ -42,5 +43,5 @@ class IAE(SwapModel):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor, side: str) -> torch.Tensor:
-        inter = self.inter_a if check_side(side) == "a" else self.inter_b
+        inter = self.inter_a if self.side_of(side) == "a" else self.inter_b
         return self.decoder(torch.cat([inter(z), self.inter_both(z)], dim=1))

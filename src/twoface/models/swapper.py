@@ -31,11 +31,13 @@ class Swapper:
     """Runs a twoface model on batches of aligned crops."""
 
     def __init__(self, model_dir: str | Path, runtime: Any):
-        from .folder import load_model
+        from .folder import load_model, read_config, refuse_prior
 
         model_dir = Path(model_dir)
         if not model_dir.exists():
             raise ModelError("no such model folder", model_dir)
+        if model_dir.is_dir():
+            refuse_prior(read_config(model_dir), model_dir)
         self.model, self.config = load_model(model_dir, runtime)
         self.runtime = runtime
         self.framing = model_framing(self.model, self.config)

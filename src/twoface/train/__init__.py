@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .signals import TrainingInterrupted
 
-__all__ = ["train", "load_model", "TrainingInterrupted", "TrainOptions"]
+__all__ = ["train", "pretrain", "load_model", "TrainingInterrupted", "TrainOptions"]
 
 
 def __getattr__(name: str):
@@ -19,6 +19,10 @@ def __getattr__(name: str):
         from .trainer import train
 
         return train
+    if name == "pretrain":
+        from .trainer import pretrain
+
+        return pretrain
     if name == "load_model":
         from ..models.folder import load_model
 

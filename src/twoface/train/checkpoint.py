@@ -41,6 +41,8 @@ from ..models.folder import (  # noqa: F401
     FORMAT,
     FORMAT_VERSION,
     OPTIMIZER,
+    PAIR,
+    PRIOR,
     STATE,
     STATE_FORMAT,
     TRAINING_ONLY_PREFIXES,

@@ -36,8 +36,9 @@ class Evaluator:
         self.probe: IdentityProbe | None = None
         self.probe_tried = not self.opts.quality
         a, b = trainer.set_a, trainer.set_b
+        self.pooled = a is b  # a prior: both halves of a batch come from one pool of faces
         self.fixed_a = _fixed(a, PREVIEW_FACES)
-        self.fixed_b = _fixed(b, PREVIEW_FACES)
+        self.fixed_b = _fixed(b, PREVIEW_FACES, skip=PREVIEW_FACES if self.pooled else 0)
         self.timelapse = self._timelapse_faces()
 
     # --- validation and identity ---------------------------------------------------------------------
@@ -78,9 +79,9 @@ class Evaluator:
 
     def evaluate(self, iteration: int) -> dict:
         va = self.valid_loss(self.t.set_a.valid, "a")
-        vb = self.valid_loss(self.t.set_b.valid, "b")
+        vb = va if self.pooled else self.valid_loss(self.t.set_b.valid, "b")  # a prior: one pool, one decoder
         entry = {"iteration": iteration, "valid_a": _r(va), "valid_b": _r(vb)}
-        text = f"it {iteration:>7d}  validation loss A {va:.4f} B {vb:.4f}"
+        text = f"it {iteration:>7d}  validation loss " + (f"{va:.4f}" if self.pooled else f"A {va:.4f} B {vb:.4f}")
         probe = self._get_probe()
         if probe is not None:
             sims = probe.measure(self.model, self.t.runtime)
@@ -145,10 +146,10 @@ class Evaluator:
         return out
 
 
-def _fixed(faceset, count: int) -> torch.Tensor:
-    """The first ``count`` held-out faces (training faces when nothing is held out)."""
-    split = faceset.valid if len(faceset.valid) else faceset.train
-    return split.images[:count]
+def _fixed(faceset, count: int, skip: int = 0) -> torch.Tensor:
+    """``count`` held-out faces after the first ``skip`` (training faces when too few are held out)."""
+    split = faceset.valid if len(faceset.valid) > skip else faceset.train
+    return split.images[skip:skip + count] if len(split) > skip else split.images[:count]
 
 
 def _r(x: float) -> float | None:

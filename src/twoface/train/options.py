@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from ..errors import TwofaceError
 from ..options import RuntimeOptions, option, positive_int
@@ -17,6 +18,7 @@ from ..options import RuntimeOptions, option, positive_int
 DEFAULT_ARCH = "original"
 CLIP_MODES = ("none", "norm", "autoclip")
 BALANCE_KINDS = ("none", "expression", "pose")  # data.balance.BALANCE_KINDS, repeated so options stay torch-free
+INIT_PARTS = ("encoder", "all")  # what --init-from copies (models.transfer.PARTS)
 SCHEDULES = ("constant", "cosine")  # of the learning rate after the warmup (train.optim.Warmup)
 # Bundles of settings measured on bench/quality.py. A preset fills in only the options left at their
 # defaults (an explicit flag wins, unless it repeats the default); "arch" applies to a new model only.
@@ -38,6 +40,8 @@ _PERF = "performance"
 class TrainOptions(RuntimeOptions):
     """Every knob of training; ``twoface train`` makes one flag of each (``twoface.options``)."""
 
+    KIND: ClassVar[str] = "pair"  # what the model folder holds (config.json "kind")
+
     faces_a: Path = option(help="face PNGs of person A", cli=False)
     faces_b: Path = option(help="face PNGs of person B", cli=False)
     model_dir: Path = option(help="the model folder", cli=False)
@@ -53,6 +57,12 @@ class TrainOptions(RuntimeOptions):
     learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
     gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
     gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")
+    init_from: str | None = option(None, metavar="MODEL", group=_MODEL, default_help="a random start",
+                                   help="start a new model from the weights of MODEL (a model folder, or a prior from "
+                                        "`twoface pretrain`); --arch and its options default to MODEL's")
+    init_parts: str = option("encoder", choices=INIT_PARTS, group=_MODEL,
+                             help="with --init-from: the encoder only, or all (the decoders too; a prior's one "
+                                  "decoder starts both)")
     iterations: int | None = option(None, type=positive_int, metavar="N", group=_LENGTH, default_help="",
                                     help="stop after N iterations in all (counting earlier runs of this model)")
     minutes: float | None = option(None, metavar="M", group=_LENGTH, help="stop after M minutes of this run",
@@ -169,13 +179,55 @@ class TrainOptions(RuntimeOptions):
             raise TwofaceError("--lr-schedule cosine with --distributed needs --iterations (not only --minutes)")
         if self.clip not in CLIP_MODES:
             raise TwofaceError(f"--clip must be one of {', '.join(CLIP_MODES)}, got {self.clip!r}")
+        if self.init_parts not in INIT_PARTS:
+            raise TwofaceError(f"--init-parts must be one of {', '.join(INIT_PARTS)}, got {self.init_parts!r}")
+        self.check_faces()
+
+    def check_faces(self) -> None:
         if self.faces_a.resolve() == self.faces_b.resolve():
             raise TwofaceError(f"--faces-a and --faces-b are the same folder ({self.faces_a}); "
                                "train needs two different people")
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+        def plain(v):
+            return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, list) else v
+
+        return {k: plain(v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class PretrainOptions(TrainOptions):
+    """``twoface pretrain``: every training knob, on one pool of face folders instead of two people.
+
+    Why a subclass: a prior is trained by the same loop, losses and augmentation as a pair
+    (``train.trainer``), so it takes the same options with the same defaults; only the faces
+    differ (any number of folders, pooled) and the identity signal, which needs two people, is off.
+    """
+
+    KIND: ClassVar[str] = "prior"
+    faces_a: Path = field(default=Path(), init=False)  # unused: a prior has one pool of faces
+    faces_b: Path = field(default=Path(), init=False)
+    init_from: str | None = option(None, cli=False, help="unused: a prior starts from random weights")
+    init_parts: str = option("encoder", cli=False, help="unused")
+    quality: bool = option(False, cli=False, help="no identity signal: a prior swaps nobody")
+    faces: list[Path] = option(default_factory=list, cli=False, help="face folders of many people, pooled")
+
+    def __post_init__(self) -> None:
+        self.faces = [Path(f) for f in self.faces]
+        super().__post_init__()
+
+    def check_faces(self) -> None:
+        if not self.faces:
+            raise TwofaceError("pretrain needs at least one face folder")
+        seen: dict[Path, Path] = {}
+        for folder in self.faces:
+            if folder.resolve() in seen:
+                raise TwofaceError(f"the face folder {folder} is given twice")
+            seen[folder.resolve()] = folder
+        if self.init_from is not None:
+            raise TwofaceError("a prior starts from random weights (--init-from is for `twoface train`)")
+        if self.quality:
+            raise TwofaceError("a prior has no identity signal (quality needs two people)")
 
 
 def option_names() -> list[str]:

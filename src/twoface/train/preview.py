@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..models.base import SwapModel
 
 COLUMNS = ("A", "A->A", "A->B", "B", "B->B", "B->A")
+PRIOR_COLUMNS = ("face", "rebuilt", "face", "rebuilt")
 HEADER = 22
 MIN_TILE = 128  # 64 px faces are shown at 128 so a preview is readable on a screen
 
@@ -51,17 +52,27 @@ def grid(columns: list[list[np.ndarray]], labels: tuple[str, ...] | list[str], s
 
 @torch.no_grad()
 def render(model: SwapModel, faces_a: torch.Tensor, faces_b: torch.Tensor, runtime: Runtime, size: int | None = None) -> np.ndarray:
-    """The A, A→A, A→B, B, B→B, B→A grid for two equal batches of uint8/float RGB faces."""
+    """The A, A→A, A→B, B, B→B, B→A grid for two equal batches of uint8/float RGB faces.
+
+    A prior (``model.generic``) has one decoder and swaps nobody: its grid is face, rebuilt,
+    face, rebuilt, for the two batches side by side.
+    """
     was_training = model.training
     model.eval()
+    generic = bool(getattr(model, "generic", False))
     try:
         xa = _as_input(faces_a, model, runtime)
         xb = _as_input(faces_b, model, runtime)
         with runtime.autocast():
-            outs = [model(xa, "a"), model(xa, "b"), model(xb, "b"), model(xb, "a")]
+            outs = [model(xa, "a"), model(xb, "a")] if generic else \
+                [model(xa, "a"), model(xa, "b"), model(xb, "b"), model(xb, "a")]
     finally:
         model.train(was_training)
     size = size or max(MIN_TILE, int(getattr(model, "output_size", faces_a.shape[-1])))
+    if generic:
+        rebuilt_a, rebuilt_b = (to_bgr(o, size) for o in outs)
+        return grid([to_bgr(_unit(faces_a), size), rebuilt_a, to_bgr(_unit(faces_b), size), rebuilt_b],
+                    PRIOR_COLUMNS, size)
     aa, ab, bb, ba = (to_bgr(o, size) for o in outs)
     columns = [to_bgr(_unit(faces_a), size), aa, ab, to_bgr(_unit(faces_b), size), bb, ba]
     return grid(columns, COLUMNS, size)

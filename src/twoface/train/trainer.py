@@ -20,12 +20,23 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, TwofaceError
+from ..models.transfer import describe as describe_init
+from ..models.transfer import transfer
 from . import checkpoint as ck
 from . import distributed, rng
 from .evaluation import Evaluator
 from .logs import TrainLog
-from .options import TrainOptions
-from .session import check_faces_match, choose_seed, load_faces, make_config, model_choice, open_model_dir
+from .options import PretrainOptions, TrainOptions
+from .session import (
+    check_faces_match,
+    choose_seed,
+    load_faces,
+    load_pool,
+    make_config,
+    model_choice,
+    open_init_source,
+    open_model_dir,
+)
 from .signals import StoppedAtOnce, StopRequest, TrainingInterrupted
 from .step import Stepper
 
@@ -51,17 +62,24 @@ class Trainer:
             ck.clean_temp(opts.model_dir)
         self.previous = start.previous
         self.resume = start.resume
-        arch, options = model_choice(opts, start.config)
+        source = open_init_source(opts) if start.resume is None else None
+        arch, options = model_choice(opts, start.config, source.config if source is not None else None)
         self.seed = choose_seed(opts, start.resume)
         if opts.seed is not None and opts.seed != self.seed:
             logger.info(f"note: the model continues with its own seed {self.seed} (--seed {opts.seed} applies to new models)")
         rng.seed_everything(self.seed)  # the same initial weights on every rank
         model = build(arch, **options)
+        if opts.KIND == ck.PRIOR:
+            model.make_generic()
+        self.init_from = transfer(model, source, opts.init_parts) if source is not None else None
         size = max(model.input_size, model.output_size)
-        self.set_a, self.set_b, faces = load_faces(opts, size, self.seed)
+        self.set_a, self.set_b, faces = (load_pool(opts, size, self.seed) if isinstance(opts, PretrainOptions)
+                                         else load_faces(opts, size, self.seed))
         if start.config is not None:
             check_faces_match(start.config, faces, opts.model_dir)
-        self.config = make_config(model, opts, faces, start.config)
+        if source is not None:
+            check_faces_match(source.config, faces, source.model_dir)
+        self.config = make_config(model, opts, faces, start.config, self.init_from)
         self.model = self.runtime.prepare(model)
         self.iteration = 0
         weights: dict = {}
@@ -239,11 +257,16 @@ class Trainer:
     def _announce(self, log: TrainLog) -> None:
         m, o = self.model, self.opts
         params = sum(p.numel() for p in m.parameters())
-        verb = f"resuming at iteration {self.iteration}" if self.resume is not None else "new model"
+        what = "prior" if m.generic else "model"
+        verb = f"resuming at iteration {self.iteration}" if self.resume is not None else f"new {what}"
         log.print(f"{verb}: {m.arch} {m.input_size}->{m.output_size} px, {params / 1e6:.1f} M parameters; "
                   f"{self.runtime.describe()}, {self.threads} thread(s)"
                   + (f", {self.group.world_size} processes" if self.group.enabled else ""))
-        log.print(f"faces A: {self.set_a.describe()}; faces B: {self.set_b.describe()}; batch {o.batch_size}, "
+        if self.init_from is not None:
+            log.print(f"starting from the {describe_init(self.init_from)}; the optimizer starts afresh")
+        faces = f"faces: {self.set_a.describe()}" if self.set_b is self.set_a else \
+            f"faces A: {self.set_a.describe()}; faces B: {self.set_b.describe()}"
+        log.print(f"{faces}; batch {o.batch_size}{' x 2 from the pool' if self.set_b is self.set_a else ''}, "
                   f"seed {self.seed}")
 
     # --- saving -------------------------------------------------------------------------------
@@ -301,6 +324,22 @@ def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, **opt
     carrying the same summary.
     """
     opts = TrainOptions(faces_a=Path(faces_a), faces_b=Path(faces_b), model_dir=Path(model_dir), **options)
+    return _train(opts)
+
+
+def pretrain(faces: list[str | Path] | tuple[str | Path, ...], model_dir: str | Path, **options: Any) -> dict:
+    """Train a prior (``twoface pretrain``): one encoder and one generic decoder on pooled face folders.
+
+    Every face of every folder is reconstructed from its warped self, with the losses,
+    augmentation and mask loss of :func:`train` (``options`` are the same fields, less the
+    identity signal and --init-from). The model folder's config.json says ``"kind": "prior"``;
+    start pairs from it with ``train(..., init_from=model_dir, init_parts="all")``.
+    Resume, saves, previews and logs work as in :func:`train`; returns the same summary.
+    """
+    return _train(PretrainOptions(model_dir=Path(model_dir), faces=[Path(f) for f in faces], **options))
+
+
+def _train(opts: TrainOptions) -> dict:
     main = not opts.distributed or os.environ.get("RANK", "0") == "0"
     if not main:
         return Trainer(opts).run()

@@ -156,7 +156,8 @@ def train_fields() -> list[FormField]:
     from ..models import ARCHS
     from ..train.options import CLIP_MODES, DEFAULT_ARCH, TrainOptions
 
-    return option_fields(TrainOptions, skip=("distributed", "timelapse"),
+    # init_from is a path typed by hand: the UI's pages only hand out workspace-checked paths
+    return option_fields(TrainOptions, skip=("distributed", "timelapse", "init_from", "init_parts"),
                          primary=("arch", "options", "batch_size", "iterations", "minutes", "preview_every",
                                   "save_every"),
                          choices={"clip": CLIP_MODES, "optimizer": ("adam", "adamw", "adabelief", "lion"),
