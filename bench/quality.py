@@ -67,6 +67,10 @@ CONFIGS: dict[str, dict] = {
     "short+warp0.5": {"coverage": 0.625, "train": {**SHORT, "warp_strength": 0.5}, "convert": {"color": "avg"}},
     "short+mouth4": {"coverage": 0.625, "train": {**SHORT, "mouth_multiplier": 4.0}, "convert": {"color": "avg"}},
     "short+balance": {"coverage": 0.625, "train": {**SHORT, "balance": "expression"}, "convert": {"color": "avg"}},
+    # a prior pretrained on the 10 GRID speakers (twoface pretrain), then the pair from it (encoder and
+    # decoders); pretraining CPU-s are reported separately (prior.json), not in the pair's
+    "short+prior": {"coverage": 0.625, "prior": {"iterations": 300}, "train": {**SHORT, "init_parts": "all"},
+                    "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
     "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
@@ -140,6 +144,8 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
             optim.DEFAULTS[opts["optimizer"]] = {**optim.DEFAULTS[opts["optimizer"]], "betas": spec["betas"]}
             opts["betas"] = list(spec["betas"])
         train_opts = {k: v for k, v in opts.items() if k != "betas"}
+        if "prior" in spec:
+            train_opts["init_from"] = str(prior(out, spec, f))
         every = budget.get("snapshot_every", 0)
         length = {k: v for k, v in budget.items() if k != "snapshot_every"}
         summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9,
@@ -154,6 +160,24 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
     for snap in sorted((model / "snapshots").glob("*"), key=lambda d: int(d.name)) if (model / "snapshots").is_dir() else []:
         if not (run_dir / "snapshots" / snap.name / "report.json").exists():
             judge(run_dir / "snapshots" / snap.name, snap, spec, f)
+
+
+def prior(out: Path, spec: dict, f: dict) -> Path:
+    """Pretrain (once) the prior a configuration starts from: the GRID gallery folders pooled."""
+    from twoface.train import pretrain
+
+    budget = spec["prior"]
+    opts = {k: v for k, v in {**BASE_TRAIN, **spec.get("train", {})}.items()
+            if k not in ("init_parts", "lr_schedule")}
+    where = out / "priors" / f"grid-{budget_name(budget)}-cov{spec.get('coverage', 'default')}"
+    info = where / "prior.json"
+    if not info.exists():
+        t0, c0 = time.monotonic(), cpu_seconds()
+        summary = pretrain(f["gallery"], where, eval_every=10 ** 9, preview_every=10 ** 9, save_every=10 ** 9,
+                           tensorboard=False, seed=1, lr_schedule="cosine", **opts, **budget)
+        info.write_text(json.dumps({"iteration": summary["iteration"], "wall_s": round(time.monotonic() - t0, 1),
+                                    "cpu_s": round(cpu_seconds() - c0, 1), "folders": len(f["gallery"])}) + "\n")
+    return where
 
 
 def judge(run_dir: Path, model: Path, spec: dict, f: dict) -> None:
