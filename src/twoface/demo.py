@@ -262,8 +262,9 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
                     coverage=DEMO_COVERAGE, progress=not quiet)
     budget = {"iterations": iterations} if iterations else {"minutes": minutes}
     _say(quiet, f"demo: training {arch} for " + (f"{iterations} iterations" if iterations else f"{minutes:g} min"))
+    # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py)
     train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch_size,
-          device=device, precision=precision, **budget)
+          preset="cpu", device=device, precision=precision, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,
