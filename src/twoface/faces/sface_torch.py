@@ -83,6 +83,9 @@ class DepthwiseSeparable(nn.Module):
 class SFaceTorch(nn.Module):
     """SFace: RGB [0, 1] N×3×112×112 ArcFace crops -> N×128 embeddings (not normalised, as OpenCV's)."""
 
+    mean: torch.Tensor  # the graph's input Sub and Mul constants (127.5, 1/128)
+    scale: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(127.5))
@@ -208,6 +211,7 @@ def _load_unit(unit: ConvBNPReLU, conv, bn, prelu, values: dict, path: Path) -> 
     cout = layer.out_channels
     weight = _check(values[conv.input[1]], layer.weight.numel(), conv.output[0], path).reshape(cout, -1)
     k, c = _bn_affine(bn, values, cout, path)
+    assert layer.bias is not None  # ConvBNPReLU's convolutions carry the folded bias
     _set(layer.weight, weight * k[:, None])
     _set(layer.bias, c)
     _set(unit.act.weight, _check(values[prelu.input[1]], cout, prelu.output[0], path))
@@ -252,7 +256,8 @@ def load_onnx(path: str | Path) -> SFaceTorch:
     _set(net.scale, _check(values[nodes[1].input[1]], 1, "input scale", path))
     units = [net.conv_1] + [u for name in BLOCK_NAMES[1:] for u in (getattr(net, name).dw, getattr(net, name).pw)]
     for i, unit in enumerate(units):
-        _load_unit(unit, *nodes[2 + 3 * i: 5 + 3 * i], values, path)
+        conv, bn, prelu = nodes[2 + 3 * i: 5 + 3 * i]
+        _load_unit(unit, conv, bn, prelu, values, path)
     bn1, _dropout, _flatten, gemm, fc1 = nodes[-5:]
     _load_head(net, bn1, gemm, fc1, values, path)
     return net

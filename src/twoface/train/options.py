@@ -53,6 +53,13 @@ class TrainOptions(RuntimeOptions):
     mask_penalty: float = option(0.1, group=_LOSS, help="with --mask-loss, the weight of pixels outside the mask")
     eye_multiplier: float = option(3.0, group=_LOSS, help="loss weight of the eye regions")
     mouth_multiplier: float = option(2.0, group=_LOSS, help="loss weight of the mouth region")
+    identity_weight: float = option(0.0, group=_LOSS, default_help="0 = off",
+                                    help="weight of an identity loss: 1 - SFace cosine of each swap (A's faces drawn "
+                                         "by decoder B, and B's by A) to the target person's mean embedding; costs "
+                                         "a decode and an SFace pass per side and step")
+    perceptual_weight: float = option(0.0, group=_LOSS, default_help="0 = off",
+                                      help="weight of a perceptual loss: distance between SFace feature maps of each "
+                                           "reconstruction and its target")
     optimizer: str = option("adam", choices=("adam", "adamw", "adabelief", "lion"), group=_LOSS, help="optimizer")
     lr: float | None = option(None, group=_LOSS, help="learning rate",  # None: the optimizer's default (adam 5e-5)
                               default_help="the optimizer's; adam 5e-5")
@@ -118,7 +125,7 @@ class TrainOptions(RuntimeOptions):
             positive(name, getattr(self, name), allow_zero=True)
         for name in ("save_every", "preview_every", "eval_every", "log_every"):
             positive(name, getattr(self, name))
-        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight"):
+        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "identity_weight", "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
         if not 0 <= self.holdout < 0.5:
             raise TwofaceError(f"--holdout must be in [0, 0.5), got {self.holdout}")

@@ -151,7 +151,7 @@ def make_config(model: SwapModel, opts: TrainOptions, faces: dict, old: dict | N
     training = {k: v for k, v in opts.to_json().items()
                 if k in ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "clip", "clip_value", "mask_loss",
                          "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_to_landmarks", "flip",
-                         "augment_color", "holdout", "gan", "gan_weight")}
+                         "augment_color", "holdout", "gan", "gan_weight", "identity_weight", "perceptual_weight")}
     return {
         "format": ck.FORMAT,
         "format_version": ck.FORMAT_VERSION,
