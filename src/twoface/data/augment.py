@@ -21,9 +21,10 @@ Interface (used by ``data.loader.BatchStream`` and the trainer):
   ``max(input_size, output_size)``.
 - ``aug.plain(images_u8, masks_u8, landmarks) -> Batch``: the same tensors without any randomness
   (validation loss, previews).
-- ``Batch(warped N×3×in×in, target N×3×out×out, target_mask N×1×out×out, weights N×1×out×out)``,
+- ``Batch(warped N×3×in×in, target N×3×out×out, target_mask N×1×out×out, weights N×1×out×out, theta N×2×3)``,
   float32 in [0, 1] except ``weights`` (1, ``eye_multiplier`` on the eyes, ``mouth_multiplier`` on
-  the mouth, from ellipses fitted to the landmarks; all ones when the scheme is not 478 or 68 points).
+  the mouth, from ellipses fitted to the landmarks; all ones when the scheme is not 478 or 68 points)
+  and ``theta`` (the random affine of each face, output -> source in ``affine_grid``'s coordinates).
 
 What is random, per face: rotation ±``rotation``°, zoom ±``zoom``, shift ±``shift`` of the size, a
 horizontal flip (p = 0.5), all applied identically to input, target, mask and weights; colour
@@ -74,10 +75,16 @@ class Batch:
     target: Tensor  # N×3×out×out, what the decoder of the same side must render
     target_mask: Tensor  # N×1×out×out, landmark mask of the target
     weights: Tensor  # N×1×out×out, eye/mouth loss multipliers
+    # N×2×3: the affine (output -> source, normalised) the target was sampled with, so a loss that
+    # needs the face on another template (SFace's, train.face_losses) can undo rotation, zoom and flip
+    theta: Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(t.to(device, non_blocking=True) for t in (self.warped, self.target,
-                                                                 self.target_mask, self.weights)))
+        def move(t: Tensor) -> Tensor:
+            return t.to(device, non_blocking=True)
+
+        return Batch(move(self.warped), move(self.target), move(self.target_mask), move(self.weights),
+                     None if self.theta is None else move(self.theta))
 
 
 def _uniform(n: int, amount: float, g: torch.Generator) -> Tensor:
@@ -307,7 +314,7 @@ class Augmenter:
             dense = F.grid_sample(flow, grid, mode="bilinear", padding_mode="border", align_corners=True)
             grid = grid + dense.permute(0, 2, 3, 1)
         warped = _sample(_at_size(x, inp), grid)
-        return Batch(warped, t[:, :3], t[:, 3:4].clamp(0, 1), weights)
+        return Batch(warped, t[:, :3], t[:, 3:4].clamp(0, 1), weights, theta)
 
 
 # --- the faceswap-style baseline (bench only) -----------------------------------------------------------

@@ -78,6 +78,13 @@ class TrainOptions(RuntimeOptions):
     mask_penalty: float = option(0.1, group=_LOSS, help="with --mask-loss, the weight of pixels outside the mask")
     eye_multiplier: float = option(3.0, group=_LOSS, help="loss weight of the eye regions")
     mouth_multiplier: float = option(2.0, group=_LOSS, help="loss weight of the mouth region")
+    identity_weight: float = option(0.0, group=_LOSS, default_help="0 = off",
+                                    help="weight of an identity loss: 1 - SFace cosine of each swap (A's faces drawn "
+                                         "by decoder B, and B's by A) to the target person's mean embedding; costs "
+                                         "a decode and an SFace pass per side and step")
+    perceptual_weight: float = option(0.0, group=_LOSS, default_help="0 = off",
+                                      help="weight of a perceptual loss: distance between SFace feature maps of each "
+                                           "reconstruction and its target")
     optimizer: str = option("adam", choices=("adam", "adamw", "adabelief", "lion"), group=_LOSS, help="optimizer")
     lr: float | None = option(None, group=_LOSS, help="learning rate",  # None: the optimizer's default (adam 5e-5)
                               default_help="the optimizer's; adam 5e-5")
@@ -168,7 +175,8 @@ class TrainOptions(RuntimeOptions):
             positive(name, getattr(self, name), allow_zero=True)
         for name in ("save_every", "preview_every", "eval_every", "log_every"):
             positive(name, getattr(self, name))
-        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength"):
+        for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
+                     "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
         if not 0 <= self.holdout < 0.5:
             raise TwofaceError(f"--holdout must be in [0, 0.5), got {self.holdout}")
@@ -212,6 +220,7 @@ class PretrainOptions(TrainOptions):
     init_from: str | None = option(None, cli=False, help="unused: a prior starts from random weights")
     init_parts: str = option("encoder", cli=False, help="unused")
     quality: bool = option(False, cli=False, help="no identity signal: a prior swaps nobody")
+    identity_weight: float = option(0.0, cli=False, help="unused: a prior swaps nobody")
     faces: list[Path] = option(default_factory=list, cli=False, help="face folders of many people, pooled")
 
     def __post_init__(self) -> None:
@@ -230,6 +239,8 @@ class PretrainOptions(TrainOptions):
             raise TwofaceError("a prior starts from random weights (--init-from is for `twoface train`)")
         if self.quality:
             raise TwofaceError("a prior has no identity signal (quality needs two people)")
+        if self.identity_weight:
+            raise TwofaceError("a prior has no identity loss (--identity-weight needs two people)")
 
 
 def option_names() -> list[str]:

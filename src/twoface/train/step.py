@@ -31,20 +31,29 @@ if TYPE_CHECKING:
     from pathlib import Path
     
     from ..data import Batch
+    from .face_losses import FaceLosses
 
 log = logging.getLogger(__name__)
 
 class Pair(nn.Module):
-    """(warped A, warped B) → (A through decoder A, B through decoder B)."""
+    """(warped A, warped B) → (A through decoder A, B through decoder B), and with ``swaps`` also
+    (A through decoder B, B through decoder A) for the identity loss.
 
-    def __init__(self, model: SwapModel):
+    The swaps reuse the encoder's pass (z is shared) and cost one more decode per side; they are
+    made inside ``forward`` so DistributedDataParallel sees every parameter they use.
+    """
+
+    def __init__(self, model: SwapModel, swaps: bool = False):
         super().__init__()
         self.model = model
+        self.swaps = swaps
 
-    def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, ...]:
         m = self.model
         z = m.encode(torch.cat([xa, xb]))
         n = xa.shape[0]
+        if self.swaps:
+            return m.decode(z[:n], "a"), m.decode(z[n:], "b"), m.decode(z[:n], "b"), m.decode(z[n:], "a")
         return m.decode(z[:n], "a"), m.decode(z[n:], "b")
 
 
@@ -67,9 +76,11 @@ def try_compile(module: nn.Module) -> Callable[..., Any] | None:
 class Stepper:
     """Optimizer, loss, clipping, AMP scaler (and the GAN, when on) around the model."""
 
-    def __init__(self, model: SwapModel, opts, runtime, group):
+    def __init__(self, model: SwapModel, opts, runtime, group, face_losses: FaceLosses | None = None):
         self.model, self.opts, self.runtime, self.group = model, opts, runtime, group
-        self.net = distributed.wrap(Pair(model), group, runtime)
+        self.face_losses = face_losses  # identity / perceptual terms through SFace, when asked for
+        self.net = distributed.wrap(Pair(model, swaps=face_losses is not None and face_losses.wants_swaps),
+                                    group, runtime)
         self.compiled = try_compile(self.net) if opts.compile else None
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(opts.optimizer, self.params, lr=opts.lr)
@@ -99,12 +110,16 @@ class Stepper:
     def _forward_backward(self, net, xa, xb, ba, bb) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
         """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
         with self.runtime.autocast():
-            pa, pb = net(xa, xb)
+            pa, pb, *swaps = net(xa, xb)
         la, parts_a = self.image_loss(pa, ba)
         lb, parts_b = self.image_loss(pb, bb)
         total = la + lb
         logged: dict[str, torch.Tensor | float] = {"a": la.detach(), "b": lb.detach(), **{f"a/{k}": v for k, v in parts_a.items()},
                   **{f"b/{k}": v for k, v in parts_b.items()}}
+        if self.face_losses is not None:  # "a" and "b" stay the reconstruction losses, comparable across runs
+            face_total, face_terms = self.face_losses(pa, pb, tuple(swaps), ba, bb)
+            total = total + face_total
+            logged.update(face_terms)
         if self.gan is not None:
             g_loss = self.gan.generator_loss(pa, pb)
             total = total + self.opts.gan_weight * g_loss

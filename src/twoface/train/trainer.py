@@ -25,6 +25,7 @@ from ..models.transfer import transfer
 from . import checkpoint as ck
 from . import distributed, rng
 from .evaluation import Evaluator
+from .face_losses import FaceLosses
 from .logs import TrainLog
 from .options import PretrainOptions, TrainOptions
 from .session import (
@@ -86,7 +87,12 @@ class Trainer:
         if self.resume is not None:
             weights, _ = self.resume.tensors(ck.WEIGHTS)
             self.model.load_state_dict(ck.check_weights(self.model, weights, self.resume.locations[ck.WEIGHTS]))
-        self.stepper = Stepper(self.model, opts, self.runtime, self.group)
+        face_losses = None
+        if opts.identity_weight > 0 or opts.perceptual_weight > 0:  # the SFace terms (face_losses.py)
+            face_losses = FaceLosses(self.set_a.train.images, self.set_b.train.images, model.output_size,
+                                     faces["coverage"], faces["size"], self.runtime.device,
+                                     opts.identity_weight, opts.perceptual_weight)
+        self.stepper = Stepper(self.model, opts, self.runtime, self.group, face_losses)
         self.stream = self._make_stream()
         history = self.resume.state.get("loss_history", {}) if self.resume is not None else {}
         self.curve: list[list[float]] = list(history.get("curve", []))
@@ -268,6 +274,9 @@ class Trainer:
             f"faces A: {self.set_a.describe()}; faces B: {self.set_b.describe()}"
         log.print(f"{faces}; batch {o.batch_size}{' x 2 from the pool' if self.set_b is self.set_a else ''}, "
                   f"seed {self.seed}")
+        if self.stepper.face_losses is not None:
+            log.print(f"SFace losses: identity weight {o.identity_weight:g}, perceptual weight {o.perceptual_weight:g} "
+                      "(logged as a/identity, b/identity, a/perceptual, b/perceptual)")
 
     # --- saving -------------------------------------------------------------------------------
     def save(self, log: TrainLog | None = None) -> None:
