@@ -71,6 +71,9 @@ CONFIGS: dict[str, dict] = {
     # decoders); pretraining CPU-s are reported separately (prior.json), not in the pair's
     "short+prior": {"coverage": 0.625, "prior": {"iterations": 300}, "train": {**SHORT, "init_parts": "all"},
                     "convert": {"color": "avg"}},
+    # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
+    "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
+                            "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
     "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
