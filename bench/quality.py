@@ -147,8 +147,9 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
             optim.DEFAULTS[opts["optimizer"]] = {**optim.DEFAULTS[opts["optimizer"]], "betas": spec["betas"]}
             opts["betas"] = list(spec["betas"])
         train_opts = {k: v for k, v in opts.items() if k != "betas"}
-        if "prior" in spec:
+        if "prior" in spec:  # pretrained first, its CPU-s in prior.json, not in the pair's
             train_opts["init_from"] = str(prior(out, spec, f))
+            t0, c0 = time.monotonic(), cpu_seconds()
         every = budget.get("snapshot_every", 0)
         length = {k: v for k, v in budget.items() if k != "snapshot_every"}
         summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from ..data import Augmenter, Batch
@@ -30,7 +31,7 @@ def make_augmenter(model: SwapModel, opts: TrainOptions, random: bool = True) ->
                      mouth_multiplier=opts.mouth_multiplier, warp_scale=WARP_SCALE * opts.warp_strength)
 
 
-def balance(faces: FaceSet, opts: TrainOptions):
+def balance(faces: FaceSet, opts: TrainOptions) -> np.ndarray | None:
     """Drawing weights of the training split under --balance (None: uniform)."""
     return sampling_weights([faces.metas[i] for i in faces.train.indices.tolist()], opts.balance)
 
