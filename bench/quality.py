@@ -71,6 +71,9 @@ CONFIGS: dict[str, dict] = {
     # decoders); pretraining CPU-s are reported separately (prior.json), not in the pair's
     "short+prior": {"coverage": 0.625, "prior": {"iterations": 300}, "train": {**SHORT, "init_parts": "all"},
                     "convert": {"color": "avg"}},
+    # the preset (--preset cpu's settings) started from that prior
+    "short+balance+prior": {"coverage": 0.625, "prior": {"iterations": 300},
+                            "train": {**SHORT, "balance": "expression", "init_parts": "all"}, "convert": {"color": "avg"}},
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
@@ -83,8 +86,12 @@ CONFIGS: dict[str, dict] = {
     "color_match_hist": {"convert": {"color": "match-hist"}},
     "mask_loss+avg": {"model_from": "mask_loss", "convert": {"color": "avg"}},
     "adam_b2_099+avg": {"model_from": "adam_b2_099", "convert": {"color": "avg"}},
+    # the preset's model converted with faceswap's "components" mask (no forehead) instead of "extended"
+    "short+balance+components": {"model_from": "short+balance", "coverage": 0.625,
+                                 "convert": {"color": "avg", "mask": "components"}},
 }
-CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg"}
+CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg",
+                "short+balance+components"}
 
 
 def say(text: str) -> None:
@@ -172,7 +179,7 @@ def prior(out: Path, spec: dict, f: dict) -> Path:
 
     budget = spec["prior"]
     opts = {k: v for k, v in {**BASE_TRAIN, **spec.get("train", {})}.items()
-            if k not in ("init_parts", "lr_schedule")}
+            if k not in ("init_parts", "lr_schedule", "balance")}  # one prior for the pair's variants
     where = out / "priors" / f"grid-{budget_name(budget)}-cov{spec.get('coverage', 'default')}"
     info = where / "prior.json"
     if not info.exists():
@@ -255,7 +262,8 @@ def row(run_dir: Path, config: str | None = None) -> dict | None:
         "pose": (v.get("pose_error_deg") or {}).get("mean"), "expr": v.get("expression_error"),
         "jitter": (v.get("jitter") or {}).get("ratio"),
         "sim_t": vid.get("similarity_to_target"), "sim_s": vid.get("similarity_to_source"),
-        "video_ret": vid.get("id_retrieval"),
+        "video_ret": vid.get("id_retrieval"), "expr_floor": v.get("expression_floor"),
+        "expr_largest": v.get("expression_largest"),
     }
 
 
@@ -280,6 +288,10 @@ def table(rows: list[dict]) -> str:
     if rows:
         lines.append(f"gallery {rows[0]['gallery']} identities, chance {rows[0]['chance']:.0%}; ret = ID retrieval, "
                      "ver = verification, sharp = sharpness ratio (swap / real target faces)")
+        floors = sorted({round(r["expr_floor"], 2) for r in rows if r.get("expr_floor") is not None})
+        if floors:
+            lines.append("expression floor (each source frame against the nearest of A's own faces; no swap drawn "
+                         f"from A's faces alone gets below it): {', '.join(f'{f:.2f}' for f in floors)}")
     return "\n".join(lines)
 
 
@@ -410,8 +422,7 @@ def main() -> int:
     if a.strip:
         print(f"strip: {strip(a.out, a.strip, a.out / 'strip.png')}")
         return 0
-    if not a.table:
-        faces(a.out)
+    if not a.table:  # each child extracts the faces it needs, once (two queues started at once may meet on a store lock)
         budgets = list(a.iterations) + [{"minutes": m} for m in a.minutes]
         for b in budgets:
             for c in ([] if a.without_baseline else ["baseline"]) + [c for c in a.configs if c != "baseline"]:

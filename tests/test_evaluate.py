@@ -54,6 +54,27 @@ def test_pose_error_wraps_angles_and_expression_error_is_l2():
     assert metrics.expression_error(np.zeros((0, 52)), np.zeros((0, 52))) is None
 
 
+def test_expression_floor_is_the_nearest_target_face():
+    rng = np.random.default_rng(0)
+    source = rng.uniform(0, 1, (6, 52))
+    assert metrics.expression_floor(source, np.vstack([source, rng.uniform(0, 1, (4, 52))])) == 0.0
+    one = rng.uniform(0, 1, (1, 52))  # a target with one expression: the floor is the error against it
+    assert metrics.expression_floor(source, one) == pytest.approx(metrics.expression_error(source, np.repeat(one, 6, 0)))
+    two = np.vstack([one, source[:3] + 0.01])  # more faces can only lower it
+    assert metrics.expression_floor(source, two) < metrics.expression_floor(source, one)
+    assert metrics.expression_floor(source, np.zeros((0, 52))) is None
+
+
+def test_expression_largest_names_the_blendshapes_that_differ_most():
+    from twoface.faces import BLENDSHAPE_NAMES
+
+    source, swapped = np.zeros((3, 52)), np.zeros((3, 52))
+    swapped[:, BLENDSHAPE_NAMES.index("mouthSmileLeft")] = 0.6
+    swapped[:, BLENDSHAPE_NAMES.index("browDownLeft")] = -0.3
+    largest = metrics.expression_largest(source, swapped, BLENDSHAPE_NAMES, k=2)
+    assert largest == {"mouthSmileLeft": 0.6, "browDownLeft": -0.3}
+
+
 def test_jitter_separates_shaking_from_moving():
     rng = np.random.default_rng(1)
     t = np.arange(60)[:, None, None]
@@ -125,6 +146,9 @@ def test_the_report_has_every_metric(tmp_path, data_dir, tiny_model, faces_a, fa
     assert _number(v["jitter"]["ratio"]) and v["jitter"]["ratio"] > 0
     assert _number(v["pose_error_deg"]["mean"]) and _number(v["expression_error"])
     assert v["identity"]["n"] >= 3 and v["identity"]["source_is"] in ("A", "B")
+    # the floor: the target's own faces (their extract blendshapes), nearest per source frame
+    assert _number(v["expression_floor"]) and v["expression_floor"] >= 0
+    assert len(v["expression_largest"]) == 5 and all(-1 <= d <= 1 for d in v["expression_largest"].values())
     for key in ("a2b", "b2a"):
         e = report["swap"][key]
         assert 0.0 <= e["verification"] <= 1.0 and e["real_faces_verification"] >= 0.5

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, TwofaceError
 from ..options import RuntimeOptions, option
 from . import metrics
 from .faces import as_uint8, evenly, face_mask, gallery_folder, judge_faces, landmark_aligned, load_faces, split_files, to_size
@@ -178,8 +178,9 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
 
     if video is not None and source is not None:  # both or neither, checked above
         # the video's faces are judged in the frame at about their own size (~130 px on the dev clips)
+        expressions = {name: _blendshapes(train_files[side]) for side, name in SIDES.items()}
         report["video"] = _video_report(Path(video), Path(source), judge, gal, max_frames, progress,
-                                        verify_threshold(128))
+                                        verify_threshold(128), expressions)
     report["seconds"] = round(time.monotonic() - t0, 1)
     if output is not None:
         from ..fsutil import atomic_write_text
@@ -188,8 +189,23 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
     return report
 
 
+def _blendshapes(files: list[Path]) -> np.ndarray:
+    """The 52 blendshapes extract stored in each face PNG (faces without them are left out)."""
+    from ..store.metadata import read_face_meta
+
+    rows = []
+    for f in files:
+        try:
+            bs = read_face_meta(f).blendshapes
+        except TwofaceError:  # a face the split already read; unreadable now only if it changed since
+            continue
+        if bs is not None and len(bs) == 52:
+            rows.append(bs)
+    return np.array(rows, np.float64).reshape(-1, 52)
+
+
 def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, progress: bool,
-                  threshold: float) -> dict:
+                  threshold: float, expressions: dict[str, np.ndarray]) -> dict:
     from .video import analyse, compare
 
     for p in (video, source):
@@ -211,6 +227,9 @@ def _video_report(video: Path, source: Path, judge, gal: dict, max_frames: int, 
                            "verification": metrics.verification(np.stack(sw.identity), gal[target], threshold)["rate"],
                            "similarity_to_target": ret["similarity"][target],
                            "similarity_to_source": ret["similarity"][source_is], "nearest": ret["nearest"]}
+        # how low the expression error can go when the target's faces are all a decoder has seen
+        out["expression_floor"] = metrics.expression_floor(np.array(src.blendshapes).reshape(-1, 52),
+                                                           expressions[target])
     return out
 
 
@@ -274,6 +293,11 @@ def summary(report: dict) -> str:
         lines.append(f"video: jitter ratio {_fmt(j['ratio'], '.2f')} (swap/source landmark noise), pose error "
                      f"{_fmt(v['pose_error_deg']['mean'], '.1f')} deg, expression error "
                      f"{_fmt(v['expression_error'])} over {v['frames_with_face']['both']} frames")
+        if v.get("expression_floor") is not None:
+            largest = ", ".join(f"{k} {d:+.2f}" for k, d in list(v.get("expression_largest", {}).items())[:3])
+            lines.append(f"video expression: the target's own faces come no nearer than "
+                         f"{_fmt(v['expression_floor'], '.2f')} to the source's expressions (a floor for the "
+                         f"error); the swap differs most in {largest}")
         if "identity" in v:
             i = v["identity"]
             lines.append(f"video identity: {_fmt(i['id_retrieval'], '.0%')} of {i['n']} sampled frames look like "

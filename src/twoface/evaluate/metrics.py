@@ -72,6 +72,30 @@ def expression_error(source: np.ndarray, swapped: np.ndarray) -> float | None:
     return float(np.linalg.norm(s.reshape(len(s), -1) - w.reshape(len(w), -1), axis=1).mean())
 
 
+def expression_floor(source: np.ndarray, target_faces: np.ndarray) -> float | None:
+    """The expression error of the best the target's own faces offer: for each source row the nearest.
+
+    Why: a decoder draws the target from the target's faces only. When the target never makes the
+    source's expression (never frowns, say), this floor is high, and no training gets the swap's
+    error below it; telling the user so points at the data, not at the model.
+    """
+    s = np.asarray(source, np.float64).reshape(-1, 52)
+    t = np.asarray(target_faces, np.float64).reshape(-1, 52)
+    if not len(s) or not len(t):
+        return None
+    d = np.linalg.norm(s[:, None, :] - t[None, :, :], axis=2)
+    return float(d.min(axis=1).mean())
+
+
+def expression_largest(source: np.ndarray, swapped: np.ndarray, names: tuple[str, ...], k: int = 5) -> dict:
+    """The ``k`` blendshapes on which the swap differs most from the source, mean signed (swap - source)."""
+    s, w = np.asarray(source, np.float64).reshape(-1, 52), np.asarray(swapped, np.float64).reshape(-1, 52)
+    if not len(s):
+        return {}
+    diff = (w - s).mean(axis=0)
+    return {names[i]: round(float(diff[i]), 3) for i in np.argsort(-np.abs(diff))[:k]}
+
+
 def landmark_noise(tracks: np.ndarray, sizes: np.ndarray | None = None) -> float | None:
     """Frame-to-frame landmark noise of one face track (T, N, 2), in units of face size.
 

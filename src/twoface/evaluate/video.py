@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..faces.landmarks import BLENDSHAPE_NAMES
 from . import metrics
 
 if TYPE_CHECKING:
@@ -97,12 +98,14 @@ def compare(swapped: VideoFaces, source: VideoFaces) -> dict:
     oi = {i: k for k, i in enumerate(source.indices)}
     pose = metrics.pose_error(np.array([source.poses[oi[i]] for i in common]).reshape(-1, 3),
                               np.array([swapped.poses[si[i]] for i in common]).reshape(-1, 3))
-    expr = metrics.expression_error(np.array([source.blendshapes[oi[i]] for i in common]).reshape(-1, 52),
-                                    np.array([swapped.blendshapes[si[i]] for i in common]).reshape(-1, 52))
+    src_bs = np.array([source.blendshapes[oi[i]] for i in common]).reshape(-1, 52)
+    swp_bs = np.array([swapped.blendshapes[si[i]] for i in common]).reshape(-1, 52)
+    expr = metrics.expression_error(src_bs, swp_bs)
     return {
         "frames_analysed": min(swapped.frames, source.frames),
         "frames_with_face": {"swapped": len(swapped.indices), "source": len(source.indices), "both": len(common)},
         "jitter": metrics.jitter_ratio(tracks(swapped), tracks(source)),
         "pose_error_deg": pose,
         "expression_error": expr,
+        "expression_largest": metrics.expression_largest(src_bs, swp_bs, BLENDSHAPE_NAMES),
     }
