@@ -7,7 +7,10 @@ the gallery (A, B and any --gallery folders) is the target. The Face
 Landmarker measures how well pose and expression were kept, and A->A / B->B
 reconstructions give SSIM and PSNR. With --video and --source, the swapped
 video is compared with its source frame by frame (jitter, pose, expression,
-identity). Writes report.json and prints a summary.
+identity), and the expression error gets a floor: how near the target's own
+faces come to the source's expressions (no swap drawn from them does better;
+a high floor asks for more varied footage of the target, not more training).
+Writes report.json and prints a summary.
 
 examples:
   twoface evaluate -m models/ab --faces-a faces/alice --faces-b faces/bob
