@@ -77,6 +77,9 @@ CONFIGS: dict[str, dict] = {
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
+    # SFace feature maps of each reconstruction against its target (an LPIPS-style distance)
+    "short+balance+perc0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "perceptual_weight": 0.3},
+                              "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
     "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
