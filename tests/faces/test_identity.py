@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from twoface.errors import InputError
+from twoface.errors import InputError, MissingDependency
 from twoface.faces import Embedder, align, cosine, load_reference
 
 GRID = {  # clip -> speaker (MANIFEST.md): G7 speaks in two clips
@@ -81,6 +81,14 @@ def test_new_and_classic_opencv_engines_agree(grid_face):
         ref = classic.embed_aligned(crop)
     with Embedder(engine="new") as new:
         assert np.abs(new.embed_aligned(crop) - ref).max() < 1e-4
+
+
+def test_an_opencv_without_the_pinned_engines_is_one_clear_error(monkeypatch):
+    """OpenCV 5.1 has no ENGINE_NEW/CLASSIC: a user with it installed gets the version to install, exit 3."""
+    monkeypatch.delattr(cv2.dnn, "ENGINE_CLASSIC")
+    with pytest.raises(MissingDependency, match=r"opencv-python-headless>=5\.0,<5\.1") as err:
+        Embedder()
+    assert cv2.__version__ in str(err.value) and err.value.exit_code == 3
 
 
 def test_level_the_roll_before_embedding(grid_face, embedder):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, MissingDependency
 from . import assets
 from .align import IDENTITY_SIZE, identity_crop
 
@@ -56,19 +56,23 @@ class Embedder:
         self.batch_size = int(batch_size)
         path = str(assets.model_path("sface"))
         engines = {"auto": ["new", "classic"], "new": ["new"], "classic": ["classic"]}[engine]
+        found = {"new": getattr(cv2.dnn, "ENGINE_NEW", None), "classic": getattr(cv2.dnn, "ENGINE_CLASSIC", None)}
+        flags = {name: int(flag) for name, flag in found.items() if flag is not None}
+        if len(flags) < len(found):  # another OpenCV than the pinned 5.0 (5.1 renamed the engines)
+            raise MissingDependency(f"OpenCV {cv2.__version__} is not supported (its DNN module has no ENGINE_NEW/"
+                                    "ENGINE_CLASSIC): install opencv-python-headless>=5.0,<5.1")
         self._net = None
         last: Exception | None = None
         for name in engines:
             try:
-                flag = cv2.dnn.ENGINE_NEW if name == "new" else cv2.dnn.ENGINE_CLASSIC
-                net = cv2.dnn.readNet(path, engine=flag)
+                net = cv2.dnn.readNet(path, engine=flags[name])
                 self._net, self.engine = net, name
                 self._forward(np.zeros((1, IDENTITY_SIZE, IDENTITY_SIZE, 3), np.uint8))
                 break
             except cv2.error as err:
                 self._net, last = None, err
         if self._net is None:
-            raise RuntimeError(f"cannot run the SFace model with OpenCV {cv2.__version__}: {last}")
+            raise MissingDependency(f"cannot run the SFace model with OpenCV {cv2.__version__}: {last}")
 
     def _forward(self, faces: np.ndarray) -> np.ndarray:
         blob = cv2.dnn.blobFromImages(list(faces), 1.0, (IDENTITY_SIZE, IDENTITY_SIZE), (0, 0, 0), swapRB=True)
