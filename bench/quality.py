@@ -74,6 +74,13 @@ CONFIGS: dict[str, dict] = {
     # the preset (--preset cpu's settings) started from that prior
     "short+balance+prior": {"coverage": 0.625, "prior": {"iterations": 300},
                             "train": {**SHORT, "balance": "expression", "init_parts": "all"}, "convert": {"color": "avg"}},
+    # a late adversarial phase on the prior-started preset: patch discriminators from 60 % of the budget
+    "short+balance+prior+gan0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
+                                                 "gan_weight": 0.1, "gan_start": 0.6}, "convert": {"color": "avg"}},
+    "short+balance+prior+gan0.3@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
+                                                 "gan_weight": 0.3, "gan_start": 0.6}, "convert": {"color": "avg"}},
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
@@ -176,13 +183,18 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
             judge(run_dir / "snapshots" / snap.name, snap, spec, f)
 
 
+# a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
+PAIR_ONLY = ("init_parts", "lr_schedule", "balance", "gan", "gan_weight", "gan_start", "identity_weight",
+             "identity_start", "perceptual_weight")
+
+
 def prior(out: Path, spec: dict, f: dict) -> Path:
     """Pretrain (once) the prior a configuration starts from: the GRID gallery folders pooled."""
     from twoface.train import pretrain
 
     budget = spec["prior"]
     opts = {k: v for k, v in {**BASE_TRAIN, **spec.get("train", {})}.items()
-            if k not in ("init_parts", "lr_schedule", "balance")}  # one prior for the pair's variants
+            if k not in PAIR_ONLY}  # one prior for the pair's variants
     where = out / "priors" / f"grid-{budget_name(budget)}-cov{spec.get('coverage', 'default')}"
     info = where / "prior.json"
     if not info.exists():

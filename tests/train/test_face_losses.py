@@ -84,3 +84,14 @@ def test_training_with_identity_and_perceptual_terms(faces_a, faces_b, tmp_path,
     assert 0 <= losses["a/identity"] <= 2 and losses["a/perceptual"] > 0
     training = json.loads((model_dir / "config.json").read_text())["training"]
     assert training["identity_weight"] == 0.5 and training["perceptual_weight"] == 0.2
+
+
+def test_a_late_identity_loss_starts_at_its_share_of_the_budget(faces_a, faces_b, tmp_path, tiny_kwargs):
+    """--identity-start 0.5: the first half trains exactly as without the term, then it is on and logged."""
+    kw = {**tiny_kwargs, "batch_size": 4, "log_every": 1}
+    plain = train(faces_a, faces_b, tmp_path / "plain", iterations=4, **kw)
+    late = train(faces_a, faces_b, tmp_path / "late", iterations=4, identity_weight=0.5, identity_start=0.5, **kw)
+    curve = [json.loads((tmp_path / d / "state.json").read_text())["loss_history"]["curve"] for d in ("plain", "late")]
+    assert curve[0][:2] == curve[1][:2]
+    assert curve[0][2:] != curve[1][2:]
+    assert "a/identity" in late["losses"] and "a/identity" not in plain["losses"]

@@ -141,3 +141,27 @@ def test_divergence_stops_without_saving(faces_a, faces_b, tmp_path, tiny_kwargs
     with pytest.raises(TwofaceError, match="diverged.*iteration 2\\) is intact"):
         train(faces_a, faces_b, model_dir, iterations=50, **wild)
     assert ck.find_checkpoint(model_dir).iteration == 2
+
+
+def test_a_late_gan_starts_at_its_share_of_the_budget(faces_a, faces_b, tmp_path, tiny_kwargs):
+    """--gan-start 0.5: the first half trains exactly as without the GAN, the second half differs, and
+    the discriminators learn only in the second half."""
+    plain, late = tmp_path / "plain", tmp_path / "late"
+    train(faces_a, faces_b, plain, iterations=8, **tiny_kwargs)
+    summary = train(faces_a, faces_b, late, iterations=8, gan=True, gan_start=0.5, **tiny_kwargs)
+    assert summary["iteration"] == 8
+    first, second = curve(plain), curve(late)
+    assert first[:4] == second[:4]  # before the start: not one bit of the GAN in the step
+    assert first[4:] != second[4:]
+    weights = load_file(str(late / "weights.safetensors"))
+    assert any(k.startswith("discriminator_a.") for k in weights)
+    config = json.loads((late / "config.json").read_text())
+    assert config["training"]["gan_start"] == 0.5
+
+
+def test_a_late_phase_needs_a_budget(faces_a, faces_b, tmp_path, tiny_kwargs):
+    with pytest.raises(TwofaceError, match="--gan-start is a share of the budget: give --iterations or --minutes"):
+        train(faces_a, faces_b, tmp_path / "m", gan=True, gan_start=0.5, **tiny_kwargs)
+    with pytest.raises(TwofaceError, match=r"--identity-start is a share of the budget in \[0, 1\), got 1.5"):
+        train(faces_a, faces_b, tmp_path / "m", iterations=4, identity_start=1.5, **tiny_kwargs)
+    assert not (tmp_path / "m").exists()

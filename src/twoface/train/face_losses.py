@@ -106,12 +106,12 @@ class FaceLosses:
         """(weighted sum of the terms, each term detached for the logs).
 
         ``pa``/``pb``: the reconstructions; ``swaps``: (A's input through decoder B, B's through
-        decoder A), empty when the identity term is off; ``ba``/``bb``: the two batches.
+        decoder A), empty when the identity term is off or not yet started; ``ba``/``bb``: the two batches.
         """
         logged: dict[str, torch.Tensor] = {}
         total = torch.zeros((), device=pa.device)
         with torch.autocast(device_type=pa.device.type, enabled=False):
-            if self.identity_weight > 0:
+            if self.identity_weight > 0 and swaps:  # no swaps: before --identity-start
                 a_as_b, b_as_a = swaps
                 terms = {"a": self.identity(b_as_a, bb.theta, "a"), "b": self.identity(a_as_b, ba.theta, "b")}
                 for side, term in terms.items():

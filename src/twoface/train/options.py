@@ -59,6 +59,10 @@ class TrainOptions(RuntimeOptions):
     learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
     gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
     gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")
+    gan_start: float = option(0.0, metavar="SHARE", group=_MODEL, default_help="0 = from the first step",
+                              help="with --gan: the share of the budget (--iterations or --minutes) trained before the "
+                                   "adversarial loss and its discriminators start, so they sharpen a face already "
+                                   "learnt (DeepFaceLab's and faceswap-GAN's late GAN) and cost nothing before")
     init_from: str | None = option(None, metavar="MODEL", group=_MODEL, default_help="a random start",
                                    help="start a new model from the weights of MODEL (a model folder, or a prior from "
                                         "`twoface pretrain`); --arch and its options default to MODEL's")
@@ -87,6 +91,9 @@ class TrainOptions(RuntimeOptions):
     perceptual_weight: float = option(0.0, group=_LOSS, default_help="0 = off",
                                       help="weight of a perceptual loss: distance between SFace feature maps of each "
                                            "reconstruction and its target")
+    identity_start: float = option(0.0, metavar="SHARE", group=_LOSS, default_help="0 = from the first step",
+                                   help="with --identity-weight: the share of the budget (--iterations or --minutes) "
+                                        "trained before the identity loss starts, once the decoders draw faces")
     optimizer: str = option("adam", choices=("adam", "adamw", "adabelief", "lion"), group=_LOSS, help="optimizer")
     lr: float | None = option(None, group=_LOSS, help="learning rate",  # None: the optimizer's default (adam 5e-5)
                               default_help="the optimizer's; adam 5e-5")
@@ -180,6 +187,15 @@ class TrainOptions(RuntimeOptions):
         for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
                      "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
+        for name in ("gan_start", "identity_start"):
+            share = getattr(self, name)
+            flag = "--" + name.replace("_", "-")
+            if not 0 <= share < 1:
+                raise TwofaceError(f"{flag} is a share of the budget in [0, 1), got {share}")
+            if share and self.iterations is None and self.minutes is None:
+                raise TwofaceError(f"{flag} is a share of the budget: give --iterations or --minutes")
+            if share and self.distributed and self.iterations is None:
+                raise TwofaceError(f"{flag} with --distributed needs --iterations (ranks must agree on when it starts)")
         if not 0 <= self.holdout < 0.5:
             raise TwofaceError(f"--holdout must be in [0, 0.5), got {self.holdout}")
         if self.lr_schedule not in SCHEDULES:

@@ -46,7 +46,8 @@ class Pair(nn.Module):
     def __init__(self, model: SwapModel, swaps: bool = False):
         super().__init__()
         self.model = model
-        self.swaps = swaps
+        self.wants_swaps = swaps  # the run has an identity loss
+        self.swaps = swaps        # this step decodes the swaps (off before --identity-start)
 
     def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, ...]:
         m = self.model
@@ -79,8 +80,8 @@ class Stepper:
     def __init__(self, model: SwapModel, opts, runtime, group, face_losses: FaceLosses | None = None):
         self.model, self.opts, self.runtime, self.group = model, opts, runtime, group
         self.face_losses = face_losses  # identity / perceptual terms through SFace, when asked for
-        self.net = distributed.wrap(Pair(model, swaps=face_losses is not None and face_losses.wants_swaps),
-                                    group, runtime)
+        self.pair = Pair(model, swaps=face_losses is not None and face_losses.wants_swaps)
+        self.net = distributed.wrap(self.pair, group, runtime)
         self.compiled = try_compile(self.net) if opts.compile else None
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(opts.optimizer, self.params, lr=opts.lr)
@@ -107,8 +108,10 @@ class Stepper:
         return self.loss_fn(pred, batch.target, batch.target_mask if self.opts.mask_loss else None, weights)
 
     # --- the step ---------------------------------------------------------------------------------------
-    def _forward_backward(self, net, xa, xb, ba, bb) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
+    def _forward_backward(self, net, xa, xb, ba, bb, gan_on: bool, identity_on: bool
+                          ) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
         """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
+        self.pair.swaps = identity_on  # the swaps' decodes are only paid for while the identity loss is on
         with self.runtime.autocast():
             pa, pb, *swaps = net(xa, xb)
         la, parts_a = self.image_loss(pa, ba)
@@ -120,14 +123,20 @@ class Stepper:
             face_total, face_terms = self.face_losses(pa, pb, tuple(swaps), ba, bb)
             total = total + face_total
             logged.update(face_terms)
-        if self.gan is not None:
+        if gan_on:
+            assert self.gan is not None
             g_loss = self.gan.generator_loss(pa, pb)
             total = total + self.opts.gan_weight * g_loss
             logged["gan/g"] = g_loss.detach()
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
-        fakes = (pa.detach(), pb.detach()) if self.gan is not None else None
+        fakes = (pa.detach(), pb.detach()) if gan_on else None
         return logged, fakes
+
+    @staticmethod
+    def started(start: float, progress: float | None) -> bool:
+        """Whether a late phase (``--gan-start``, ``--identity-start``: a share of the budget) is on."""
+        return start <= 0 or (progress is not None and progress >= start)
 
     def step(self, iteration: int, batches: tuple[Batch, Batch], progress: float | None = None) -> dict[str, float]:
         """Train on one (A, B) pair of batches; returns the losses as floats.
@@ -137,22 +146,24 @@ class Stepper:
         ba, bb = (b.to(self.runtime.device) for b in batches)
         xa, xb = self.runtime.tensor(ba.warped), self.runtime.tensor(bb.warped)
         self.lr = self.warmup.apply(iteration, progress)
+        gan_on = self.gan is not None and self.started(self.opts.gan_start, progress)
+        identity_on = self.pair.wants_swaps and self.started(self.opts.identity_start, progress)
         if self.compiled is not None:
             try:
-                logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb)
+                logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb, gan_on, identity_on)
             except Exception as err:  # compilation happens here, at the first call
                 log.warning(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
                          "running eagerly")
                 self.compiled = None
         if self.compiled is None:
-            logged, fakes = self._forward_backward(self.net, xa, xb, ba, bb)
+            logged, fakes = self._forward_backward(self.net, xa, xb, ba, bb, gan_on, identity_on)
         self.scaler.unscale_(self.optimizer)
         if self.opts.clip != "none":
             logged["grad_norm"] = torch.tensor(self.clipper(self.params))
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        if self.gan is not None:
-            assert fakes is not None
+        if fakes is not None:
+            assert self.gan is not None
             logged.update(self.gan.step(ba, bb, fakes))
         return {k: float(v) for k, v in logged.items()}
 

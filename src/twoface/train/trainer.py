@@ -275,8 +275,12 @@ class Trainer:
         log.print(f"{faces}; batch {o.batch_size}{' x 2 from the pool' if self.set_b is self.set_a else ''}, "
                   f"seed {self.seed}")
         if self.stepper.face_losses is not None:
-            log.print(f"SFace losses: identity weight {o.identity_weight:g}, perceptual weight {o.perceptual_weight:g} "
-                      "(logged as a/identity, b/identity, a/perceptual, b/perceptual)")
+            start = f" from {o.identity_start:.0%} of the budget" if o.identity_weight and o.identity_start else ""
+            log.print(f"SFace losses: identity weight {o.identity_weight:g}{start}, perceptual weight "
+                      f"{o.perceptual_weight:g} (logged as a/identity, b/identity, a/perceptual, b/perceptual)")
+        if o.gan:
+            start = f"from {o.gan_start:.0%} of the budget" if o.gan_start else "from the first step"
+            log.print(f"adversarial loss: weight {o.gan_weight:g}, {start} (logged as gan/g, gan/d)")
 
     # --- saving -------------------------------------------------------------------------------
     def save(self, log: TrainLog | None = None) -> None:
