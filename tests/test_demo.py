@@ -125,3 +125,36 @@ def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     # a second run refuses to replace these results
     assert main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "2", "-o", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_the_demo_pretrains_a_prior_on_other_peoples_faces_first(tmp_path, data_dir, shared_cache, capsys):
+    """--prior-faces: a prior on two GRID speakers for a share of the iterations, then the pair from it."""
+    import json
+
+    from twoface.cli import main
+
+    from twoface_testing import cached_extract
+
+    grid = data_dir / "multi_identity" / "grid"
+    folders = [cached_extract(shared_cache, grid / f"{name}.mpg", every=5, size=128, coverage=demo.DEMO_COVERAGE)
+               / "faces" for name in ("bbaf2n", "brbk7n")]
+    out = tmp_path / "demo-out"
+    code = main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "4", "--batch-size", "4",
+                 "--every", "10", "-o", str(out), "--quiet", "--prior-faces", *map(str, folders),
+                 "--prior-share", "0.5"])
+    assert code == 0, capsys.readouterr().err
+    prior = json.loads((out / "work" / "prior" / "config.json").read_text())
+    pair = json.loads((out / "work" / "model" / "config.json").read_text())
+    assert prior["kind"] == "prior" and json.loads((out / "work" / "prior" / "state.json").read_text())["iteration"] == 2
+    assert pair["init_from"]["parts"] == "all" and json.loads((out / "report.json").read_text())["iteration"] == 2
+
+
+def test_prior_faces_at_another_coverage_are_refused_before_any_training(tmp_path, data_dir, faces_a, capsys):
+    from twoface.cli import main
+
+    out = tmp_path / "demo-out"
+    code = main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "4", "-o", str(out), "--quiet",
+                 "--prior-faces", str(faces_a)])
+    err = capsys.readouterr().err
+    assert code == 2 and str(faces_a) in err and "--coverage 0.625" in err and "Traceback" not in err
+    assert not (out / "work").exists()

@@ -9,6 +9,11 @@ and cache them. Then: extract A and B (B without its SAD clip), train the
 ``lightweight`` model for a few minutes with ``--preset cpu``, convert the held-out SAD clip of B
 into A, evaluate, and write the video, a before/after strip and the report.
 
+Given face folders of other people (``--prior-faces``), the first part of the budget pretrains a
+prior on them (``twoface pretrain``) and the pair starts from it (``--init-from``): DeepFaceLab's
+pretrained model, and what measured best at equal minutes. The clips of the plain demo hold
+only A and B, so that needs faces the user brings.
+
 Do not publish swapped outputs of these people (DESIGN §7): the demo output
 stays on this machine.
 """
@@ -47,6 +52,9 @@ class DemoArchive:
 # at 367 iterations pose error 2.55 -> 1.94 deg, jitter ratio 1.75 -> 1.27, judge similarity to the
 # target 0.932 -> 0.949 (expression error 1.21 -> 1.38, worse); bench/quality.py, issue 14.
 DEMO_COVERAGE = 0.625
+# With --prior-faces, the share of the budget that pretrains a prior on them (bench/quality.py: a 300-iteration
+# prior and 500 pair iterations beat 800 pair iterations from scratch on verification and sharpness; issue 15)
+PRIOR_SHARE = 0.35
 HELD_OUT = "1001_DFA_SAD_XX.flv"
 PERSON_A = "WolfgangLanger_Pexels.mp4"
 ARCHIVES = (
@@ -192,6 +200,10 @@ class DemoResult:
     clips: dict[str, Path]
 
 
+def _budget(budget: dict) -> str:
+    return f"{budget['iterations']} iterations" if "iterations" in budget else f"{budget['minutes']:g} min"
+
+
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text, file=sys.stderr, flush=True)
@@ -233,19 +245,51 @@ def before_after_strip(source: Path, swapped: Path, out: Path, columns: int = 6,
     return out
 
 
+def check_prior_faces(folders: list[Path]) -> None:
+    """Face folders at the demo's coverage, checked before any minute is spent (one line if not)."""
+    from .store.metadata import list_face_files, read_face_meta
+
+    for folder in folders:
+        files = list_face_files(folder) if folder.is_dir() else []
+        if not files:
+            raise InputError("--prior-faces takes folders of face PNGs from `twoface extract`; none here", folder)
+        coverage = read_face_meta(files[0]).coverage
+        if abs(coverage - DEMO_COVERAGE) > 1e-3:
+            raise InputError(f"faces extracted at coverage {coverage:g}; the demo trains at {DEMO_COVERAGE:g} "
+                             f"(extract them with --coverage {DEMO_COVERAGE:g})", folder)
+
+
+def split_budget(minutes: float, iterations: int | None, share: float) -> tuple[dict, dict]:
+    """(the prior's budget, the pair's): ``share`` of the demo's minutes or iterations goes to the prior."""
+    if iterations:
+        first = max(1, round(iterations * share))
+        return {"iterations": first}, {"iterations": max(1, iterations - first)}
+    return {"minutes": minutes * share}, {"minutes": minutes * (1 - share)}
+
+
 def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str | Path | None = None,
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
              arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
-             gallery: list[str | Path] | tuple = (), quiet: bool = False) -> DemoResult:
-    """Fetch -> extract -> train -> convert the held-out clip (B into A) -> evaluate (see the module doc)."""
+             gallery: list[str | Path] | tuple = (), prior_faces: list[str | Path] | tuple = (),
+             prior_share: float = PRIOR_SHARE, quiet: bool = False) -> DemoResult:
+    """Fetch -> extract -> [pretrain a prior] -> train -> convert the held-out clip (B into A) -> evaluate.
+
+    With ``prior_faces`` (face folders of other people), ``prior_share`` of the budget pretrains
+    a prior on them and the pair starts from it (see the module doc)."""
     from .convert import convert
     from .evaluate import evaluate
     from .extract import extract
-    from .train import train
+    from .train import pretrain, train
+    from .train.options import PRESETS
 
     output = Path(output)
     check_output(output, overwrite)
+    prior_folders = [Path(f) for f in prior_faces]
+    if prior_folders:
+        if not 0 < prior_share < 1:
+            raise TwofaceError(f"--prior-share must be between 0 and 1, got {prior_share}")
+        check_prior_faces(prior_folders)
     clips = fetch_clips(Path(cache) if cache else None, Path(clips_dir) if clips_dir else None,
                         say=lambda t: _say(quiet, t))
     work = output / "work"
@@ -261,10 +305,19 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
             extract(clips[name], faces_b, store=stores / f"{name}.twoface.db", every=every_b, size=128,
                     coverage=DEMO_COVERAGE, progress=not quiet)
     budget = {"iterations": iterations} if iterations else {"minutes": minutes}
-    _say(quiet, f"demo: training {arch} for " + (f"{iterations} iterations" if iterations else f"{minutes:g} min"))
+    start: dict = {}
+    if prior_folders:
+        prior_budget, budget = split_budget(minutes, iterations, prior_share)
+        _say(quiet, f"demo: pretraining a {arch} prior on {len(prior_folders)} other people for {_budget(prior_budget)}")
+        # the preset's rate and schedule over the prior's own share; balancing needs two people
+        settings = {k: v for k, v in PRESETS["cpu"].items() if k not in ("arch", "balance")}
+        pretrain(prior_folders, work / "prior", arch=arch, options=model_options or {}, batch_size=batch_size,
+                 device=device, precision=precision, **settings, **prior_budget)
+        start = {"init_from": str(work / "prior"), "init_parts": "all"}
+    _say(quiet, f"demo: training {arch} for {_budget(budget)}" + (" from the prior" if start else ""))
     # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py)
     train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch_size,
-          preset="cpu", device=device, precision=precision, **budget)
+          preset="cpu", device=device, precision=precision, **start, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,

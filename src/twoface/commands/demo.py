@@ -13,11 +13,14 @@ examples:
   twoface demo
   twoface demo --minutes 30 --output demo-out
   twoface demo --clips-dir ~/clips --minutes 1      # clips already on disk: no download
+  twoface demo --gallery faces/g1 ... faces/g10 --prior-faces faces/g1 ... faces/g10
+                                                    # other people: a fair gallery, and a prior first
 """
 from __future__ import annotations
 
 import argparse
 
+from ..demo import PRIOR_SHARE
 from . import add_runtime_flags
 
 
@@ -37,6 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gallery", nargs="+", default=[], metavar="DIR",
                    help="more people for the evaluation's retrieval gallery (folders of face PNGs or photos, one "
                         "person each); without them the gallery holds only A and B (chance 50%%)")
+    p.add_argument("--prior-faces", nargs="+", default=[], metavar="DIR",
+                   help="face folders of other people (from `twoface extract --coverage 0.625`): pretrain a prior on "
+                        "them for the first --prior-share of the budget, then train the pair from it")
+    p.add_argument("--prior-share", type=float, default=PRIOR_SHARE, metavar="SHARE",
+                   help=f"with --prior-faces, the share of the budget that pretrains the prior (default: {PRIOR_SHARE:g})")
     p.add_argument("--overwrite", action="store_true", help="replace the results of an earlier demo")
     add_runtime_flags(p)
     p.add_argument("--quiet", action="store_true", help="only the final summary")
@@ -53,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     r = run_demo(args.output, minutes=args.minutes, cache=args.cache, clips_dir=args.clips_dir,
                  iterations=args.iterations, overwrite=args.overwrite, arch=args.arch, batch_size=args.batch_size,
                  every_a=args.every, every_b=args.every, device=args.device, precision=args.precision,
-                 gallery=args.gallery, quiet=args.quiet)
+                 gallery=args.gallery, prior_faces=args.prior_faces, prior_share=args.prior_share,
+                 quiet=args.quiet)
     print(summary(r.report))
     print(f"swapped video:     {r.video}")
     print(f"before/after:      {r.strip}")
