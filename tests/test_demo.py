@@ -132,7 +132,6 @@ def test_the_demo_pretrains_a_prior_on_other_peoples_faces_first(tmp_path, data_
     import json
 
     from twoface.cli import main
-
     from twoface_testing import cached_extract
 
     grid = data_dir / "multi_identity" / "grid"
