@@ -157,3 +157,18 @@ def test_prior_faces_at_another_coverage_are_refused_before_any_training(tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and str(faces_a) in err and "--coverage 0.625" in err and "Traceback" not in err
     assert not (out / "work").exists()
+
+
+def test_the_budget_is_split_between_the_prior_and_the_pair():
+    assert demo.split_budget(10.0, None, 0.35) == ({"minutes": 3.5}, {"minutes": 6.5})
+    assert demo.split_budget(10.0, 100, 0.35) == ({"iterations": 35}, {"iterations": 65})
+    assert demo.split_budget(10.0, 2, 0.1) == ({"iterations": 1}, {"iterations": 1})  # neither gets nothing
+
+
+def test_a_prior_share_outside_0_and_1_is_one_clear_error(tmp_path, data_dir, capsys):
+    from twoface.cli import main
+
+    code = main(["demo", "--clips-dir", str(data_dir / "train"), "--iterations", "4", "-o", str(tmp_path / "o"),
+                 "--prior-faces", str(tmp_path), "--prior-share", "1.5"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--prior-share must be between 0 and 1, got 1.5" in err and "Traceback" not in err
