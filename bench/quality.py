@@ -258,7 +258,7 @@ def row(run_dir: Path, config: str | None = None) -> dict | None:
     if config is not None:  # a snapshot of a run: the caller fills in budget and work
         budget = run_dir.name
     else:
-        config, budget = run_dir.name.split("@")
+        config, budget = run_dir.name.rsplit("@", 1)
     base = CONFIGS.get(config, {}).get("model_from", "baseline")
     tr_dir = run_dir.parent / f"{base}@{budget}" if config in CONVERT_ONLY else run_dir
     try:
@@ -386,7 +386,7 @@ def snapshot_rows(run_dir: Path) -> list[dict]:
         return []
     rows = []
     for d in sorted((run_dir / "snapshots").glob("*")):
-        r = row(d, config=run_dir.name.split("@")[0])
+        r = row(d, config=run_dir.name.rsplit("@", 1)[0])
         if r is not None and tr.get("iteration"):
             it = int(d.name)
             r.update(budget=f"{it}it", iteration=it, cpu_s=tr["cpu_s"] * it / tr["iteration"], snapshot=True)
@@ -427,7 +427,7 @@ def main() -> int:
     (a.out / "runs").mkdir(parents=True, exist_ok=True)
     if a.judge_snapshots:
         run_dir = a.out / "runs" / a.judge_snapshots
-        spec = CONFIGS[a.judge_snapshots.split("@")[0]]
+        spec = CONFIGS[a.judge_snapshots.rsplit("@", 1)[0]]
         f = faces(a.out, spec.get("coverage"))
         for snap in sorted((run_dir / "model" / "snapshots").glob("*"), key=lambda d: int(d.name)):
             if not (run_dir / "snapshots" / snap.name / "report.json").exists():

@@ -239,6 +239,7 @@ class PretrainOptions(TrainOptions):
     init_parts: str = option("encoder", cli=False, help="unused")
     quality: bool = option(False, cli=False, help="no identity signal: a prior swaps nobody")
     identity_weight: float = option(0.0, cli=False, help="unused: a prior swaps nobody")
+    identity_start: float = option(0.0, cli=False, help="unused: a prior has no identity loss")
     faces: list[Path] = option(default_factory=list, cli=False, help="face folders of many people, pooled")
 
     def __post_init__(self) -> None:
