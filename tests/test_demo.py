@@ -159,6 +159,17 @@ def test_prior_faces_at_another_coverage_are_refused_before_any_training(tmp_pat
     assert not (out / "work").exists()
 
 
+def test_a_bad_first_face_does_not_make_a_bad_prior_folder(tmp_path, faces_a):
+    folder = tmp_path / "faces"
+    shutil.copytree(faces_a, folder)
+    first = sorted(folder.glob("*.png"))[0]
+    (folder / ("0" + first.name)).write_bytes(b"not a png")  # sorts first
+    with pytest.raises(InputError, match="--coverage 0.625"):  # read past the bad file to a real face's coverage
+        demo.check_prior_faces([folder])
+    with pytest.raises(InputError, match="none here"):
+        demo.check_prior_faces([tmp_path / "missing"])
+
+
 def test_the_budget_is_split_between_the_prior_and_the_pair():
     assert demo.split_budget(10.0, None, 0.35) == ({"minutes": 3.5}, {"minutes": 6.5})
     assert demo.split_budget(10.0, 100, 0.35) == ({"iterations": 35}, {"iterations": 65})

@@ -250,10 +250,15 @@ def check_prior_faces(folders: list[Path]) -> None:
     from .store.metadata import list_face_files, read_face_meta
 
     for folder in folders:
-        files = list_face_files(folder) if folder.is_dir() else []
-        if not files:
+        coverage = None
+        for file in list_face_files(folder) if folder.is_dir() else []:
+            try:  # one unreadable face does not make a bad folder: pretraining skips it too
+                coverage = read_face_meta(file).coverage
+                break
+            except InputError:
+                continue
+        if coverage is None:
             raise InputError("--prior-faces takes folders of face PNGs from `twoface extract`; none here", folder)
-        coverage = read_face_meta(files[0]).coverage
         if abs(coverage - DEMO_COVERAGE) > 1e-3:
             raise InputError(f"faces extracted at coverage {coverage:g}; the demo trains at {DEMO_COVERAGE:g} "
                              f"(extract them with --coverage {DEMO_COVERAGE:g})", folder)

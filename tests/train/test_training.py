@@ -162,6 +162,8 @@ def test_a_late_gan_starts_at_its_share_of_the_budget(faces_a, faces_b, tmp_path
 def test_a_late_phase_needs_a_budget(faces_a, faces_b, tmp_path, tiny_kwargs):
     with pytest.raises(TwofaceError, match="--gan-start is a share of the budget: give --iterations or --minutes"):
         train(faces_a, faces_b, tmp_path / "m", gan=True, gan_start=0.5, **tiny_kwargs)
+    with pytest.raises(TwofaceError, match="--gan-start starts --gan late; give --gan too"):
+        train(faces_a, faces_b, tmp_path / "m", iterations=4, gan_start=0.5, **tiny_kwargs)
     with pytest.raises(TwofaceError, match=r"--identity-start is a share of the budget in \[0, 1\), got 1.5"):
         train(faces_a, faces_b, tmp_path / "m", iterations=4, identity_start=1.5, **tiny_kwargs)
     assert not (tmp_path / "m").exists()

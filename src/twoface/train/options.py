@@ -187,11 +187,13 @@ class TrainOptions(RuntimeOptions):
         for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
                      "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
-        for name in ("gan_start", "identity_start"):
+        for name, phase in (("gan_start", "gan"), ("identity_start", "identity_weight")):
             share = getattr(self, name)
-            flag = "--" + name.replace("_", "-")
+            flag, needs = ("--" + n.replace("_", "-") for n in (name, phase))
             if not 0 <= share < 1:
                 raise TwofaceError(f"{flag} is a share of the budget in [0, 1), got {share}")
+            if share and not getattr(self, phase):
+                raise TwofaceError(f"{flag} starts {needs} late; give {needs} too")
             if share and self.iterations is None and self.minutes is None:
                 raise TwofaceError(f"{flag} is a share of the budget: give --iterations or --minutes")
             if share and self.distributed and self.iterations is None:
