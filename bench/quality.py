@@ -81,6 +81,23 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+gan0.3@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
                                        "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
                                                  "gan_weight": 0.3, "gan_start": 0.6}, "convert": {"color": "avg"}},
+    # losses that weigh the fine detail a blur removes, beside ssim+mse (weights put each near ssim's size
+    # on a face blurred by sigma 1 px: ssim 0.11, lpl x10 0.09, ffl x100 0.06, gmsd x2 0.10)
+    **{f"short+balance+prior+{name}{w}": {"coverage": 0.625, "prior": {"iterations": 300},
+                                         "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                                   "loss": f"ssim:1,mse:1,{name}:{w}"}, "convert": {"color": "avg"}}
+       for name, w in (("lpl", 10), ("ffl", 100), ("gmsd", 2))},
+    # batch 8 (judged at twice the iterations: the same faces seen, about the same CPU-s) and half the warp
+    "short+balance+prior+b8": {"coverage": 0.625, "prior": {"iterations": 300},
+                               "train": {**SHORT, "balance": "expression", "init_parts": "all", "batch_size": 8},
+                               "convert": {"color": "avg"}},
+    "short+balance+prior+warp0.5": {"coverage": 0.625, "prior": {"iterations": 300},
+                                    "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                              "warp_strength": 0.5}, "convert": {"color": "avg"}},
+    # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
+    "short+balance+prior1200": {"coverage": 0.625, "prior": {"iterations": 1200},
+                                "train": {**SHORT, "balance": "expression", "init_parts": "all"},
+                                "convert": {"color": "avg"}},
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
@@ -184,8 +201,8 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
 
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
-PAIR_ONLY = ("init_parts", "lr_schedule", "balance", "gan", "gan_weight", "gan_start", "identity_weight",
-             "identity_start", "perceptual_weight")
+PAIR_ONLY = ("loss", "batch_size", "warp_strength", "init_parts", "lr_schedule", "balance", "gan", "gan_weight",
+             "gan_start", "identity_weight", "identity_start", "perceptual_weight")
 
 
 def prior(out: Path, spec: dict, f: dict) -> Path:
