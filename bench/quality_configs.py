@@ -1,0 +1,102 @@
+"""The configurations bench/quality.py measures: one change at a time, each a dict of train/convert options.
+
+Kept apart from the runner so the table of what was tried reads on its own. A config has ``train``
+(options for twoface.train.train over BASE_TRAIN), ``convert`` (over BASE_CONVERT), optionally
+``coverage`` (extract's framing), ``prior`` (a pretraining budget: the pair starts from that prior)
+and, for convert-only rows, ``model_from`` (the run whose model it converts).
+"""
+from __future__ import annotations
+
+# The issue's measurement of faceswap 3 (not installed here): 367 iterations, batch 16, same faces,
+# same held-out clip, judged by `twoface evaluate --video`. (pose deg, expression, jitter, sim target/source)
+FACESWAP_REFERENCE = {"faceswap lightweight": (1.63, 0.90, 1.72, 0.913, 0.871),
+                      "faceswap original": (0.98, 0.81, 1.73, 0.907, 0.894)}
+
+BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "optimizer": "adam",
+              "mask_loss": False}  # pinned: the defaults moved on (mask loss on since issue 14), the baseline did not
+BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
+# today's defaults with the short-budget rate: 5e-4, 20 warmup iterations, cosine over the budget
+SHORT = {"mask_loss": True, "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine"}
+# One change at a time against the baseline (the ablation), then the fixed configuration.
+CONFIGS: dict[str, dict] = {
+    "baseline": {},
+    "mask_loss": {"train": {"mask_loss": True}},
+    "no_warp": {"train": {"warp": False}},
+    "fp32": {"train": {"precision": "fp32"}, "convert": {"precision": "fp32"}},
+    "adam_b2_099": {"betas": (0.5, 0.99)},  # faceswap's Adam: beta_2 0.99 (twoface had 0.999)
+    # the causes found, together (what the defaults now are; see the README)
+    "fixed": {"train": {"mask_loss": True}, "convert": {"color": "avg"}},
+    # framing: the face fills more of the 64 px crop (extract's default coverage is 0.75)
+    "fixed+cov0.625": {"coverage": 0.625, "train": {"mask_loss": True}, "convert": {"color": "avg"}},
+    "fixed+no_warp": {"train": {"mask_loss": True, "warp": False}, "convert": {"color": "avg"}},
+    # short-budget optimisation on top of today's defaults (issue 15): a higher rate, constant or cosine
+    "cov0.625+lr2e-4": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 2e-4}, "convert": {"color": "avg"}},
+    "cov0.625+lr5e-4cos": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 5e-4, "warmup": 20,
+                                                        "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
+    "cov0.625+lr1e-3cos": {"coverage": 0.625, "train": {"mask_loss": True, "lr": 1e-3, "warmup": 30,
+                                                        "lr_schedule": "cosine"}, "convert": {"color": "avg"}},
+    # on top of the 5e-4 cosine run: one change at a time
+    "short+warp0.5": {"coverage": 0.625, "train": {**SHORT, "warp_strength": 0.5}, "convert": {"color": "avg"}},
+    "short+mouth4": {"coverage": 0.625, "train": {**SHORT, "mouth_multiplier": 4.0}, "convert": {"color": "avg"}},
+    "short+balance": {"coverage": 0.625, "train": {**SHORT, "balance": "expression"}, "convert": {"color": "avg"}},
+    # a prior pretrained on the 10 GRID speakers (twoface pretrain), then the pair from it (encoder and
+    # decoders); pretraining CPU-s are reported separately (prior.json), not in the pair's
+    "short+prior": {"coverage": 0.625, "prior": {"iterations": 300}, "train": {**SHORT, "init_parts": "all"},
+                    "convert": {"color": "avg"}},
+    # the preset (--preset cpu's settings) started from that prior
+    "short+balance+prior": {"coverage": 0.625, "prior": {"iterations": 300},
+                            "train": {**SHORT, "balance": "expression", "init_parts": "all"}, "convert": {"color": "avg"}},
+    # a late adversarial phase on the prior-started preset: patch discriminators from 60 % of the budget
+    "short+balance+prior+gan0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
+                                                 "gan_weight": 0.1, "gan_start": 0.6}, "convert": {"color": "avg"}},
+    "short+balance+prior+gan0.3@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
+                                                 "gan_weight": 0.3, "gan_start": 0.6}, "convert": {"color": "avg"}},
+    # losses that weigh the fine detail a blur removes, beside ssim+mse (weights put each near ssim's size
+    # on a face blurred by sigma 1 px: ssim 0.11, lpl x10 0.09, ffl x100 0.06, gmsd x2 0.10)
+    **{f"short+balance+prior+{name}{w}": {"coverage": 0.625, "prior": {"iterations": 300},
+                                         "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                                   "loss": f"ssim:1,mse:1,{name}:{w}"}, "convert": {"color": "avg"}}
+       for name, w in (("lpl", 10), ("ffl", 100), ("gmsd", 2))},
+    # batch 8 (judged at twice the iterations: the same faces seen, about the same CPU-s) and half the warp
+    "short+balance+prior+b8": {"coverage": 0.625, "prior": {"iterations": 300},
+                               "train": {**SHORT, "balance": "expression", "init_parts": "all", "batch_size": 8},
+                               "convert": {"color": "avg"}},
+    "short+balance+prior+warp0.5": {"coverage": 0.625, "prior": {"iterations": 300},
+                                    "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                              "warp_strength": 0.5}, "convert": {"color": "avg"}},
+    # the identity loss ramped in late, once the decoder draws a face (from step 0 at 0.3 it drew patterns)
+    "short+balance+prior+id0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                      "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                                "identity_weight": 0.1, "identity_start": 0.6},
+                                      "convert": {"color": "avg"}},
+    # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
+    "short+balance+prior1200": {"coverage": 0.625, "prior": {"iterations": 1200},
+                                "train": {**SHORT, "balance": "expression", "init_parts": "all"},
+                                "convert": {"color": "avg"}},
+    # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
+    "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
+                            "convert": {"color": "avg"}},
+    # SFace feature maps of each reconstruction against its target (an LPIPS-style distance)
+    "short+balance+perc0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "perceptual_weight": 0.3},
+                              "convert": {"color": "avg"}},
+    # the CPU architecture (issue 15) with the short-budget rate
+    "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
+    # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
+    "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
+    "no_color": {"convert": {"color": "none"}},
+    "color_avg": {"convert": {"color": "avg"}},
+    "color_match_hist": {"convert": {"color": "match-hist"}},
+    "mask_loss+avg": {"model_from": "mask_loss", "convert": {"color": "avg"}},
+    "adam_b2_099+avg": {"model_from": "adam_b2_099", "convert": {"color": "avg"}},
+    # the preset's model converted with faceswap's "components" mask (no forehead) instead of "extended"
+    "short+balance+components": {"model_from": "short+balance", "coverage": 0.625,
+                                 "convert": {"color": "avg", "mask": "components"}},
+}
+CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg",
+                "short+balance+components"}
+
+# a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
+PAIR_ONLY = ("loss", "batch_size", "warp_strength", "init_parts", "lr_schedule", "balance", "gan", "gan_weight",
+             "gan_start", "identity_weight", "identity_start", "perceptual_weight")
