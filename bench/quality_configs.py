@@ -71,6 +71,15 @@ CONFIGS: dict[str, dict] = {
                                       "train": {**SHORT, "balance": "expression", "init_parts": "all",
                                                 "identity_weight": 0.1, "identity_start": 0.6},
                                       "convert": {"color": "avg"}},
+    # the two that measured best at about equal CPU-s, together: batch 8 and the late identity loss
+    "short+balance+prior+b8+id0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                         "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                                   "batch_size": 8, "identity_weight": 0.1, "identity_start": 0.6},
+                                         "convert": {"color": "avg"}},
+    # twice the eye regions' loss weight (default 3): the swap's eyes read as shut (expression error)
+    "short+balance+prior+eye6": {"coverage": 0.625, "prior": {"iterations": 300},
+                                 "train": {**SHORT, "balance": "expression", "init_parts": "all",
+                                           "eye_multiplier": 6.0}, "convert": {"color": "avg"}},
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
     "short+balance+prior1200": {"coverage": 0.625, "prior": {"iterations": 1200},
                                 "train": {**SHORT, "balance": "expression", "init_parts": "all"},
@@ -98,5 +107,5 @@ CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_
                 "short+balance+components"}
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
-PAIR_ONLY = ("loss", "batch_size", "warp_strength", "init_parts", "lr_schedule", "balance", "gan", "gan_weight",
-             "gan_start", "identity_weight", "identity_start", "perceptual_weight")
+PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "init_parts", "lr_schedule", "balance",
+             "gan", "gan_weight", "gan_start", "identity_weight", "identity_start", "perceptual_weight")
