@@ -17,6 +17,14 @@ BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "
 BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
 # today's defaults with the short-budget rate: 5e-4, 20 warmup iterations, cosine over the budget
 SHORT = {"mask_loss": True, "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine"}
+
+
+def on_prior(prior_iterations: int = 300, **train) -> dict:
+    """The preset (--preset cpu's settings) started from a GRID prior of that many iterations, plus ``train``."""
+    return {"coverage": 0.625, "prior": {"iterations": prior_iterations},
+            "train": {**SHORT, "balance": "expression", "init_parts": "all", **train}, "convert": {"color": "avg"}}
+
+
 # One change at a time against the baseline (the ablation), then the fixed configuration.
 CONFIGS: dict[str, dict] = {
     "baseline": {},
@@ -44,46 +52,25 @@ CONFIGS: dict[str, dict] = {
     "short+prior": {"coverage": 0.625, "prior": {"iterations": 300}, "train": {**SHORT, "init_parts": "all"},
                     "convert": {"color": "avg"}},
     # the preset (--preset cpu's settings) started from that prior
-    "short+balance+prior": {"coverage": 0.625, "prior": {"iterations": 300},
-                            "train": {**SHORT, "balance": "expression", "init_parts": "all"}, "convert": {"color": "avg"}},
+    "short+balance+prior": on_prior(),
     # a late adversarial phase on the prior-started preset: patch discriminators from 60 % of the budget
-    "short+balance+prior+gan0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
-                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
-                                                 "gan_weight": 0.1, "gan_start": 0.6}, "convert": {"color": "avg"}},
-    "short+balance+prior+gan0.3@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
-                                       "train": {**SHORT, "balance": "expression", "init_parts": "all", "gan": True,
-                                                 "gan_weight": 0.3, "gan_start": 0.6}, "convert": {"color": "avg"}},
+    "short+balance+prior+gan0.1@0.6": on_prior(gan=True, gan_weight=0.1, gan_start=0.6),
+    "short+balance+prior+gan0.3@0.6": on_prior(gan=True, gan_weight=0.3, gan_start=0.6),
     # losses that weigh the fine detail a blur removes, beside ssim+mse (weights put each near ssim's size
     # on a face blurred by sigma 1 px: ssim 0.11, lpl x10 0.09, ffl x100 0.06, gmsd x2 0.10)
-    **{f"short+balance+prior+{name}{w}": {"coverage": 0.625, "prior": {"iterations": 300},
-                                         "train": {**SHORT, "balance": "expression", "init_parts": "all",
-                                                   "loss": f"ssim:1,mse:1,{name}:{w}"}, "convert": {"color": "avg"}}
+    **{f"short+balance+prior+{name}{w}": on_prior(loss=f"ssim:1,mse:1,{name}:{w}")
        for name, w in (("lpl", 10), ("ffl", 100), ("gmsd", 2))},
     # batch 8 (judged at twice the iterations: the same faces seen, about the same CPU-s) and half the warp
-    "short+balance+prior+b8": {"coverage": 0.625, "prior": {"iterations": 300},
-                               "train": {**SHORT, "balance": "expression", "init_parts": "all", "batch_size": 8},
-                               "convert": {"color": "avg"}},
-    "short+balance+prior+warp0.5": {"coverage": 0.625, "prior": {"iterations": 300},
-                                    "train": {**SHORT, "balance": "expression", "init_parts": "all",
-                                              "warp_strength": 0.5}, "convert": {"color": "avg"}},
+    "short+balance+prior+b8": on_prior(batch_size=8),
+    "short+balance+prior+warp0.5": on_prior(warp_strength=0.5),
     # the identity loss ramped in late, once the decoder draws a face (from step 0 at 0.3 it drew patterns)
-    "short+balance+prior+id0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
-                                      "train": {**SHORT, "balance": "expression", "init_parts": "all",
-                                                "identity_weight": 0.1, "identity_start": 0.6},
-                                      "convert": {"color": "avg"}},
+    "short+balance+prior+id0.1@0.6": on_prior(identity_weight=0.1, identity_start=0.6),
     # the two that measured best at about equal CPU-s, together: batch 8 and the late identity loss
-    "short+balance+prior+b8+id0.1@0.6": {"coverage": 0.625, "prior": {"iterations": 300},
-                                         "train": {**SHORT, "balance": "expression", "init_parts": "all",
-                                                   "batch_size": 8, "identity_weight": 0.1, "identity_start": 0.6},
-                                         "convert": {"color": "avg"}},
+    "short+balance+prior+b8+id0.1@0.6": on_prior(batch_size=8, identity_weight=0.1, identity_start=0.6),
     # twice the eye regions' loss weight (default 3): the swap's eyes read as shut (expression error)
-    "short+balance+prior+eye6": {"coverage": 0.625, "prior": {"iterations": 300},
-                                 "train": {**SHORT, "balance": "expression", "init_parts": "all",
-                                           "eye_multiplier": 6.0}, "convert": {"color": "avg"}},
+    "short+balance+prior+eye6": on_prior(eye_multiplier=6.0),
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
-    "short+balance+prior1200": {"coverage": 0.625, "prior": {"iterations": 1200},
-                                "train": {**SHORT, "balance": "expression", "init_parts": "all"},
-                                "convert": {"color": "avg"}},
+    "short+balance+prior1200": on_prior(prior_iterations=1200),
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
