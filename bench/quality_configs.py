@@ -67,6 +67,8 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+id0.1@0.6": on_prior(identity_weight=0.1, identity_start=0.6),
     # the two that measured best at about equal CPU-s, together: batch 8 and the late identity loss
     "short+balance+prior+b8+id0.1@0.6": on_prior(batch_size=8, identity_weight=0.1, identity_start=0.6),
+    # DeepFaceLab's recipe: the random warp off for the last 40 % (the decoder learns the detail the warp hides)
+    "short+balance+prior+warpstop0.6": on_prior(warp_stop=0.6),
     # twice the eye regions' loss weight (default 3): the swap's eyes read as shut (expression error)
     "short+balance+prior+eye6": on_prior(eye_multiplier=6.0),
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
@@ -94,5 +96,5 @@ CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_
                 "short+balance+components"}
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
-PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "init_parts", "lr_schedule", "balance",
+PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "warp_stop", "init_parts", "lr_schedule", "balance",
              "gan", "gan_weight", "gan_start", "identity_weight", "identity_start", "perceptual_weight")

@@ -80,3 +80,27 @@ def test_each_warped_input_is_paired_with_its_own_target(split):
         own = d.diagonal()
         others = d + torch.eye(8) * 1e9
         assert (own * 2 < others.min(dim=1).values).all(), (own, others.min(dim=1).values)
+
+
+def test_stop_warp_makes_unwarped_batches_and_resumes_at_the_same_batch(split):
+    """--warp-stop: after stop_warp() the input is the target's own geometry (no random warp, the
+    affine and colour still random), prefetched warped batches are not handed out, and a state saved
+    after the stop resumes without the warp."""
+    aug = Augmenter(64, 64, color=False)
+    with BatchStream(split, 8, aug, seed=4) as stream:
+        warped = next(stream)
+        stream.stop_warp()
+        plain = [next(stream) for _ in range(2)]
+        saved = json.loads(json.dumps(stream.state_dict()))
+        after = next(stream)
+    assert saved["warp_from"] == 1 and saved["batches"] == 3
+    # warp off: the input is the target (same size, same affine); with it on it is not
+    assert torch.allclose(plain[0].warped, plain[0].target, atol=1e-5)
+    assert not torch.allclose(warped.warped, warped.target, atol=1e-2)
+    with BatchStream(split, 8, aug, seed=4) as resumed:
+        resumed.load_state_dict(saved)
+        again = next(resumed)
+    assert torch.equal(after.warped, again.warped) and torch.allclose(again.warped, again.target, atol=1e-5)
+    with BatchStream(split, 8, aug, seed=4) as never:  # the same batch number with the warp on differs
+        never.load_state_dict({k: v for k, v in saved.items() if k != "warp_from"})
+        assert not torch.allclose(next(never).warped, again.warped, atol=1e-2)

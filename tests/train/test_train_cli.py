@@ -58,6 +58,10 @@ def test_bad_inputs_give_one_clear_line(faces_a, faces_b, tmp_path, tiny_kwargs)
         cv2.imwrite(str(plain / f"face{i}.png"), cv2.imread(str(png)))  # the pixels without the metadata
     assert_clean_error(run_cli(*base_args(faces_a, plain, tmp_path / "m3")), str(plain), "no twoface metadata")
 
+    late = run_cli(*base_args(faces_a, faces_b, tmp_path / "m4", "--warp-stop", "1.5"))
+    assert_clean_error(late, "--warp-stop is a share of the budget in [0, 1), got 1.5")
+    assert not (tmp_path / "m4").exists()
+
     stranger = tmp_path / "holiday"
     stranger.mkdir()
     (stranger / "beach.jpg").write_bytes(b"\xff\xd8 not really")

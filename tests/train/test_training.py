@@ -167,3 +167,28 @@ def test_a_late_phase_needs_a_budget(faces_a, faces_b, tmp_path, tiny_kwargs):
     with pytest.raises(TwofaceError, match=r"--identity-start is a share of the budget in \[0, 1\), got 1.5"):
         train(faces_a, faces_b, tmp_path / "m", iterations=4, identity_start=1.5, **tiny_kwargs)
     assert not (tmp_path / "m").exists()
+
+
+def test_warp_stop_stops_the_warp_at_its_share_and_resumes_exactly(faces_a, faces_b, tmp_path, tiny_kwargs):
+    """--warp-stop 0.5: the first half trains exactly as without it, the second half differs (the inputs
+    are no longer warped); a run resumed after the stop matches the straight run bit for bit."""
+    plain, late = tmp_path / "plain", tmp_path / "late"
+    kw = {**tiny_kwargs, "precision": "fp32"}
+    train(faces_a, faces_b, plain, iterations=8, **kw)
+    train(faces_a, faces_b, late, iterations=8, warp_stop=0.5, **kw)
+    first, second = curve(plain), curve(late)
+    assert first[:4] == second[:4] and first[4:] != second[4:]
+    assert json.loads((late / "config.json").read_text())["training"]["warp_stop"] == 0.5
+    state = json.loads((late / "state.json").read_text())
+    assert state["data"][0]["a"]["warp_from"] == 4 and state["data"][0]["b"]["warp_from"] == 4
+    # both stop at iteration 2: 0.125 of 16, and 0.25 of the split run's first 8
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(faces_a, faces_b, straight, iterations=16, warp_stop=0.125, **kw)
+    train(faces_a, faces_b, split, iterations=8, warp_stop=0.25, **kw)
+    train(faces_a, faces_b, split, iterations=16, warp_stop=0.125, **kw)
+    a, b = load_file(str(straight / "weights.safetensors")), load_file(str(split / "weights.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(TwofaceError, match="--warp-stop stops the random warp late, and --no-warp"):
+        train(faces_a, faces_b, tmp_path / "m", iterations=4, warp_stop=0.5, warp=False, **kw)
+    with pytest.raises(TwofaceError, match="--warp-stop is a share of the budget: give --iterations"):
+        train(faces_a, faces_b, tmp_path / "m", warp_stop=0.5, **kw)

@@ -269,7 +269,9 @@ class Augmenter:
         self.clahe_chance = clahe_chance
         self.eye_multiplier, self.mouth_multiplier = eye_multiplier, mouth_multiplier
 
-    def __call__(self, images: Tensor, masks: Tensor, landmarks: Tensor, generator: torch.Generator) -> Batch:
+    def __call__(self, images: Tensor, masks: Tensor, landmarks: Tensor, generator: torch.Generator,
+                 deform: bool = True) -> Batch:
+        """``deform=False`` leaves out the random warp (and the landmark warp) for this batch only."""
         if generator.device.type != "cpu":
             raise ValueError("pass a CPU torch.Generator: random numbers are drawn on the CPU for reproducibility")
         g, n, dev = generator, images.shape[0], images.device
@@ -285,10 +287,10 @@ class Augmenter:
                              _uniform(n, 2 * self.shift, g), _uniform(n, 2 * self.shift, g),
                              (torch.rand(n, generator=g) < 0.5) if self.flip else torch.zeros(n, dtype=torch.bool))
         flow = None
-        if self.warp_to_landmarks and n > 1:
+        if deform and self.warp_to_landmarks and n > 1:
             partner = (torch.arange(n) + torch.randint(1, n, (n,), generator=g)) % n
             flow = landmark_flow(landmarks.to(dev), partner.to(dev), images.shape[-1])
-        elif self.warp:
+        elif deform and self.warp:
             noise = torch.randn(n, 2, 5, 5, generator=g) * 2 * self.warp_scale
             flow = F.interpolate(noise.to(dev), size=(FLOW_RES, FLOW_RES), mode="bicubic", align_corners=True)
         return self._render(x, masks, landmarks, theta.to(dev), flow)

@@ -23,6 +23,8 @@ Interface:
 - ``stream.state_dict() -> {"seed", "epoch", "position", "batches"}`` (JSON-able): the state
   *after the last batch handed out*, not after the ones prefetched.
 - ``stream.load_state_dict(state)``: continue from there (drops any prefetched batches).
+- ``stream.stop_warp()``: from the next batch handed out, no random warp (``--warp-stop``). The batch
+  number it stops at is part of the state, so a resumed run stops at the same batch.
 - ``stream.close()`` stops the thread (also a context manager); ``plain_batch(indices)`` gives
   unaugmented faces (previews, validation).
 """
@@ -74,6 +76,7 @@ class BatchStream:
         self.threads = max(1, int(threads))
         self.weights = None if weights is None else torch.as_tensor(np.asarray(weights, np.float64))
         self._state = {"seed": self.seed, "epoch": 0, "position": 0, "batches": 0}
+        self.warp_from: int | None = None  # the first batch number without the random warp (stop_warp)
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue | None = None
         self._stop = threading.Event()
@@ -108,7 +111,15 @@ class BatchStream:
         g = torch.Generator().manual_seed(_seed(self.seed, 2, state["batches"]))
         images, masks, landmarks = (t[idx].to(self.device, non_blocking=True)
                                     for t in (self.split.images, self.split.masks, self.split.landmarks))
-        return self.augmenter(images, masks, landmarks, g), after
+        deform = self.warp_from is None or state["batches"] < self.warp_from
+        return self.augmenter(images, masks, landmarks, g, deform=deform), after
+
+    def stop_warp(self) -> None:
+        """No random warp from the next batch handed out on; the prefetched ones are made again."""
+        if self.warp_from is not None:
+            return
+        self.warp_from = self._state["batches"]
+        self.close()  # the producer restarts from the state at the next batch, now without the warp
 
     def plain_batch(self, indices: Sequence[int] | np.ndarray) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)
@@ -185,7 +196,7 @@ class BatchStream:
     # --- resume ---------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
-        return dict(self._state)
+        return dict(self._state) if self.warp_from is None else {**self._state, "warp_from": self.warp_from}
 
     def load_state_dict(self, state: dict) -> None:
         if int(state.get("seed", self.seed)) != self.seed:
@@ -193,3 +204,4 @@ class BatchStream:
         self.close()
         self._state = {"seed": self.seed, "epoch": int(state["epoch"]), "position": int(state["position"]),
                        "batches": int(state["batches"])}
+        self.warp_from = None if state.get("warp_from") is None else int(state["warp_from"])

@@ -112,6 +112,10 @@ class TrainOptions(RuntimeOptions):
     balance: str = option("none", choices=BALANCE_KINDS, group=_DATA,
                           help="draw faces so that each kind of expression (blendshape clusters) or pose "
                                "(10-degree bins) comes up about equally often, not the person's most frequent look")
+    warp_stop: float = option(0.0, metavar="SHARE", group=_DATA, default_help="0 = warp to the end",
+                              help="the share of the budget (--iterations or --minutes) after which the random "
+                                   "warp stops, so that the last steps learn the detail the warp hides "
+                                   "(DeepFaceLab's random_warp off late)")
     warp_strength: float = option(1.0, group=_DATA,
                                   help="size of the random warp: 1 is faceswap's; less keeps more of the source's "
                                        "expression, more pushes the swap further from the source's identity")
@@ -187,7 +191,9 @@ class TrainOptions(RuntimeOptions):
         for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
                      "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
-        for name, phase in (("gan_start", "gan"), ("identity_start", "identity_weight")):
+        if self.warp_stop and not self.warp:
+            raise TwofaceError("--warp-stop stops the random warp late, and --no-warp turns it off: give one")
+        for name, phase in (("gan_start", "gan"), ("identity_start", "identity_weight"), ("warp_stop", "warp")):
             share = getattr(self, name)
             flag, needs = ("--" + n.replace("_", "-") for n in (name, phase))
             if not 0 <= share < 1:

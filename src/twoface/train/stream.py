@@ -51,6 +51,22 @@ class PairStream:
     def next(self) -> tuple[Batch, Batch]:
         return next(self.a), next(self.b)
 
+    def stop_warp(self) -> None:
+        """Both sides without the random warp from the next pair on (``--warp-stop``)."""
+        self.a.stop_warp()
+        self.b.stop_warp()
+
+    def keep_warping(self) -> None:
+        """Undo a stop restored from a checkpoint: this run does not ask for --warp-stop."""
+        for side in (self.a, self.b):
+            if side.warp_from is not None:
+                side.warp_from = None
+                side.close()
+
+    @property
+    def warping(self) -> bool:
+        return self.a.warp_from is None
+
     def state_dict(self) -> dict:
         return {"a": self.a.state_dict(), "b": self.b.state_dict()}
 

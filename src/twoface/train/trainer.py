@@ -133,6 +133,8 @@ class Trainer:
             rng.seed_everything(self.seed + self.iteration + self.group.rank)
         if ranks_match and same_faces and self.group.rank < len(data_states):
             self.stream.load_state_dict(data_states[self.group.rank])
+            if not self.opts.warp_stop:  # a stop saved by an earlier --warp-stop run; this run warps throughout
+                self.stream.keep_warping()
 
     def _progress(self, start_it: int, deadline: float | None) -> float | None:
         """Share of the budget done before this step, for the learning-rate schedule (None: no budget).
@@ -177,7 +179,9 @@ class Trainer:
                     if done:
                         break
                     t0 = time.perf_counter()
-                    losses = self.stepper.step(self.iteration, self.stream.next(), self._progress(start_it, deadline))
+                    progress = self._progress(start_it, deadline)
+                    self._maybe_stop_warp(progress, log)
+                    losses = self.stepper.step(self.iteration, self.stream.next(), progress)
                     self.iteration += 1
                     if self.iteration > start_it + 1:  # the first step builds kernels (or compiles): not speed
                         log.speed.add(time.perf_counter() - t0)
@@ -208,6 +212,13 @@ class Trainer:
         if signum is not None:
             raise TrainingInterrupted(signum, summary)
         return summary
+
+    def _maybe_stop_warp(self, progress: float | None, log: TrainLog) -> None:
+        """--warp-stop: once that share of the budget is done, the batches come without the random warp."""
+        if self.opts.warp_stop and self.stream.warping and progress is not None and progress >= self.opts.warp_stop:
+            self.stream.stop_warp()
+            log.print(f"it {self.iteration:7d}  random warp off for the rest of the budget (--warp-stop "
+                      f"{self.opts.warp_stop:g})")
 
     def _after_step(self, log: TrainLog, evaluator) -> None:
         opts, it = self.opts, self.iteration
