@@ -94,12 +94,13 @@ def test_cpu_preset_fills_only_what_was_left_at_its_default(tmp_path):
     from twoface.train.session import model_choice
 
     o = opts(tmp_path, preset="cpu", minutes=10)
-    assert (o.lr, o.warmup, o.lr_schedule, o.balance) == (5e-4, 20, "cosine", "expression")
+    assert (o.lr, o.warmup, o.lr_schedule, o.balance, o.warp_stop) == (5e-4, 20, "cosine", "expression", 0.6)
     assert model_choice(o, None)[0] == "lightweight"          # a new model takes the preset's arch
     mine = opts(tmp_path, preset="cpu", minutes=10, lr=1e-4, arch="original")
     assert (mine.lr, mine.lr_schedule) == (1e-4, "cosine") and model_choice(mine, None)[0] == "original"
     endless = opts(tmp_path, preset="cpu")                      # no budget: nothing to decay over
-    assert endless.lr_schedule == "constant" and endless.lr == 5e-4
+    assert endless.lr_schedule == "constant" and endless.lr == 5e-4 and endless.warp_stop == 0
+    assert opts(tmp_path, preset="cpu", minutes=10, warp=False).warp_stop == 0  # --no-warp: nothing to stop
     with pytest.raises(TwofaceError, match="cosine decays over the budget"):
         opts(tmp_path, lr_schedule="cosine")
     with pytest.raises(TwofaceError, match="--preset"):

@@ -112,7 +112,7 @@ class BatchStream:
         images, masks, landmarks = (t[idx].to(self.device, non_blocking=True)
                                     for t in (self.split.images, self.split.masks, self.split.landmarks))
         deform = self.warp_from is None or state["batches"] < self.warp_from
-        return self.augmenter(images, masks, landmarks, g, deform=deform), after
+        return self.augmenter(images, masks, landmarks, g, deform), after
 
     def stop_warp(self) -> None:
         """No random warp from the next batch handed out on; the prefetched ones are made again."""

@@ -26,7 +26,10 @@ PRESETS: dict[str, dict] = {
     # a short run on a CPU: at 367 iterations (batch 16) of lightweight, validation loss 0.30 -> 0.23 and
     # pose error 1.45 -> 1.19 deg against faceswap's constant 5e-5 (issue 15); the cosine needs a budget
     # --balance expression on top: A->B retrieval 67 % -> 100 %, verification 29 % -> 58 %
-    "cpu": {"arch": "lightweight", "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine", "balance": "expression"},
+    # --warp-stop 0.6 on top (from a GRID prior): sharpness 0.22/0.20 -> 0.26/0.24 at 367 iterations; at batch 8,
+    # 734 iterations, verification A->B 79 % -> 96 % and pose 1.64 -> 1.38 deg (README, fifth session)
+    "cpu": {"arch": "lightweight", "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine", "balance": "expression",
+            "warp_stop": 0.6},
 }
 # the --help groups of `twoface train`
 _MODEL = "model"
@@ -54,8 +57,8 @@ class TrainOptions(RuntimeOptions):
     options: dict = option(default_factory=dict, cli=False, help="architecture options (--option key=value)")
     preset: str | None = option(None, choices=tuple(PRESETS), group=_MODEL, default_help="none",
                                 help="settings measured for a purpose; cpu = lightweight, lr 5e-4 with a 20-iteration "
-                                     "warmup and a cosine decay over --minutes/--iterations, --balance expression "
-                                     "(for an evening on a CPU)")
+                                     "warmup and a cosine decay over --minutes/--iterations, --balance expression, "
+                                     "--warp-stop 0.6 (for an evening on a CPU)")
     learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
     gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
     gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")
@@ -162,8 +165,10 @@ class TrainOptions(RuntimeOptions):
         for name, value in PRESETS[self.preset].items():
             if name == "arch":
                 continue  # train.session.model_choice uses it when the folder holds no model yet
-            if name == "lr_schedule" and self.iterations is None and self.minutes is None:
-                continue  # a decay needs a budget to decay over; run until Ctrl-C keeps the rate
+            if name in ("lr_schedule", "warp_stop") and self.iterations is None and self.minutes is None:
+                continue  # a decay (a late phase) needs a budget; run until Ctrl-C keeps the rate (and the warp)
+            if name == "warp_stop" and not self.warp:
+                continue  # --no-warp: nothing to stop
             if getattr(self, name) == defaults[name]:
                 setattr(self, name, value)
 
