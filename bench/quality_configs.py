@@ -69,6 +69,8 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+b8+id0.1@0.6": on_prior(batch_size=8, identity_weight=0.1, identity_start=0.6),
     # DeepFaceLab's recipe: the random warp off for the last 40 % (the decoder learns the detail the warp hides)
     "short+balance+prior+warpstop0.6": on_prior(warp_stop=0.6),
+    "short+balance+prior+warpstop0.3": on_prior(warp_stop=0.3),
+    "short+balance+prior+b8+warpstop0.6": on_prior(batch_size=8, warp_stop=0.6),
     # twice the eye regions' loss weight (default 3): the swap's eyes read as shut (expression error)
     "short+balance+prior+eye6": on_prior(eye_multiplier=6.0),
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
