@@ -153,8 +153,9 @@ def test_kill_9_never_leaves_an_unloadable_model(faces_a, faces_b, tmp_path):
     torn = 0
     for attempt in range(4):
         run = Running(args)
-        # let it get past start-up and save at least once more than before, then kill at a random moment
-        run.wait_for(lambda: any(i > last for i in run.iterations_logged()), timeout=180)  # noqa: B023 (called at once, inside the loop)
+        # let it get past start-up and save at least once more than before, then kill at a random moment:
+        # iteration k is logged before its save, so a logged last + 2 means the save of last + 1 is complete
+        run.wait_for(lambda: any(i > last + 1 for i in run.iterations_logged()), timeout=180)  # noqa: B023 (called at once, inside the loop)
         time.sleep(rnd.uniform(0.0, 0.4))
         run.proc.kill()
         assert run.finish() == -signal.SIGKILL
