@@ -82,8 +82,8 @@ def paired_error(src: tuple[np.ndarray, np.ndarray], out: tuple[np.ndarray, np.n
     common = np.intersect1d(src[1], out[1])
     if not len(common):
         return float("nan")
-    pick = lambda s: s[0][np.searchsorted(s[1], common)]  # noqa: E731
-    return float(expression_error(pick(src), pick(out)))
+    rows_of = [rows[np.searchsorted(kept, common)] for rows, kept in (src, out)]
+    return float(expression_error(*rows_of))
 
 
 def main() -> int:

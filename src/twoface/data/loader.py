@@ -24,7 +24,8 @@ Interface:
   *after the last batch handed out*, not after the ones prefetched.
 - ``stream.load_state_dict(state)``: continue from there (drops any prefetched batches).
 - ``stream.stop_warp()``: from the next batch handed out, no random warp (``--warp-stop``). The batch
-  number it stops at is part of the state, so a resumed run stops at the same batch.
+  number it stops at is part of the state, so a resumed run stops at the same batch;
+  ``stream.keep_warping()`` undoes it.
 - ``stream.close()`` stops the thread (also a context manager); ``plain_batch(indices)`` gives
   unaugmented faces (previews, validation).
 """
@@ -120,6 +121,13 @@ class BatchStream:
             return
         self.warp_from = self._state["batches"]
         self.close()  # the producer restarts from the state at the next batch, now without the warp
+
+    def keep_warping(self) -> None:
+        """Undo a stop (one restored from a checkpoint): the random warp from the next batch on."""
+        if self.warp_from is None:
+            return
+        self.warp_from = None
+        self.close()
 
     def plain_batch(self, indices: Sequence[int] | np.ndarray) -> Batch:
         idx = torch.as_tensor(indices, dtype=torch.long)

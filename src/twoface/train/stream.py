@@ -58,10 +58,8 @@ class PairStream:
 
     def keep_warping(self) -> None:
         """Undo a stop restored from a checkpoint: this run does not ask for --warp-stop."""
-        for side in (self.a, self.b):
-            if side.warp_from is not None:
-                side.warp_from = None
-                side.close()
+        self.a.keep_warping()
+        self.b.keep_warping()
 
     @property
     def warping(self) -> bool:
