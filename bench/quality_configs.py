@@ -71,6 +71,7 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+warpstop0.6": on_prior(warp_stop=0.6),
     "short+balance+prior+warpstop0.3": on_prior(warp_stop=0.3),
     "short+balance+prior+b8+warpstop0.6": on_prior(batch_size=8, warp_stop=0.6),
+    "short+balance+prior+b8+warpstop0.3": on_prior(batch_size=8, warp_stop=0.3),
     # twice the eye regions' loss weight (default 3): the swap's eyes read as shut (expression error)
     "short+balance+prior+eye6": on_prior(eye_multiplier=6.0),
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
@@ -83,6 +84,9 @@ CONFIGS: dict[str, dict] = {
                               "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
     "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
+    # the CPU architecture at 128 px (4x the pixels: the 64 px decoder upscaled to a ~150 px face caps detail)
+    "cpu128+short+balance": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "arch": "cpu",
+                                                          "options": {"size": 128}}, "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},
@@ -93,9 +97,16 @@ CONFIGS: dict[str, dict] = {
     # the preset's model converted with faceswap's "components" mask (no forehead) instead of "extended"
     "short+balance+components": {"model_from": "short+balance", "coverage": 0.625,
                                  "convert": {"color": "avg", "mask": "components"}},
+    # the warp-stopped model converted with faceswap-style sharpening of the face layer (convert --sharpen):
+    # it raises the Laplacian energy the sharpness ratio reads without adding detail the model drew
+    **{f"short+balance+prior+warpstop0.3+{method}{amount:g}": {
+        "model_from": "short+balance+prior+warpstop0.3", "coverage": 0.625,
+        "convert": {"color": "avg", "sharpen": method, "sharpen_amount": amount}}
+       for method, amount in (("unsharp", 1.0), ("unsharp", 2.0))},
 }
 CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg",
-                "short+balance+components"}
+                "short+balance+components", "short+balance+prior+warpstop0.3+unsharp1",
+                "short+balance+prior+warpstop0.3+unsharp2"}
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
 PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "warp_stop", "init_parts", "lr_schedule", "balance",
