@@ -116,6 +116,8 @@ def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     assert data["arch"] == "lightweight" and data["iteration"] == 2
     cfg = json.loads((out / "work" / "model" / "config.json").read_text())
     assert cfg["faces"]["coverage"] == demo.DEMO_COVERAGE  # the framing bench/quality.py measured best
+    record = cfg["training"]  # the preset's settings, with the user's own batch size kept
+    assert (record["batch_size"], record["warp_stop"], record["balance"], record["lr"]) == (4, 0.3, "expression", 5e-4)
     assert set(data["swap"]) == {"a2b", "b2a"} and data["video"]["frames_with_face"]["source"] > 30
     assert "identity" in data["video"] and data["video"]["identity"]["target"] == "A"
     with av.open(str(video)) as c, av.open(str(data_dir / B_DIR / demo.HELD_OUT)) as s:

@@ -274,7 +274,7 @@ def split_budget(minutes: float, iterations: int | None, share: float) -> tuple[
 
 def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str | Path | None = None,
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
-             arch: str = "lightweight", model_options: dict | None = None, batch_size: int = 16,
+             arch: str = "lightweight", model_options: dict | None = None, batch_size: int | None = None,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
              gallery: list[str | Path] | tuple = (), prior_faces: list[str | Path] | tuple = (),
              prior_share: float = PRIOR_SHARE, quiet: bool = False) -> DemoResult:
@@ -310,20 +310,23 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
             extract(clips[name], faces_b, store=stores / f"{name}.twoface.db", every=every_b, size=128,
                     coverage=DEMO_COVERAGE, progress=not quiet)
     budget = {"iterations": iterations} if iterations else {"minutes": minutes}
+    batch = batch_size or int(PRESETS["cpu"]["batch_size"])
     start: dict = {}
     if prior_folders:
         prior_budget, budget = split_budget(minutes, iterations, prior_share)
         _say(quiet, f"demo: pretraining a {arch} prior on {len(prior_folders)} other people for {_budget(prior_budget)}")
         # the preset's rate and schedule over the prior's own share; balancing needs two people, and the
         # priors measured (bench/quality.py) warped to the end
-        settings = {k: v for k, v in PRESETS["cpu"].items() if k not in ("arch", "balance", "warp_stop")}
-        pretrain(prior_folders, work / "prior", arch=arch, options=model_options or {}, batch_size=batch_size,
+        settings = {k: v for k, v in PRESETS["cpu"].items() if k not in ("arch", "balance", "warp_stop", "batch_size")}
+        pretrain(prior_folders, work / "prior", arch=arch, options=model_options or {}, batch_size=batch,
                  device=device, precision=precision, **settings, **prior_budget)
         start = {"init_from": str(work / "prior"), "init_parts": "all"}
     _say(quiet, f"demo: training {arch} for {_budget(budget)}" + (" from the prior" if start else ""))
-    # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py)
-    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch_size,
-          preset="cpu", device=device, precision=precision, **start, **budget)
+    # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py), given
+    # as values rather than as the preset, so that a --batch-size 16 of the user's is not read as "left at 16"
+    pair = {k: v for k, v in PRESETS["cpu"].items() if k not in ("arch", "batch_size")}
+    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch,
+          device=device, precision=precision, **pair, **start, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,

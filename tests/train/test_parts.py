@@ -94,7 +94,9 @@ def test_cpu_preset_fills_only_what_was_left_at_its_default(tmp_path):
     from twoface.train.session import model_choice
 
     o = opts(tmp_path, preset="cpu", minutes=10)
-    assert (o.lr, o.warmup, o.lr_schedule, o.balance, o.warp_stop) == (5e-4, 20, "cosine", "expression", 0.6)
+    assert (o.lr, o.warmup, o.lr_schedule, o.balance, o.warp_stop, o.batch_size) == \
+        (5e-4, 20, "cosine", "expression", 0.3, 8)
+    assert opts(tmp_path, preset="cpu", minutes=10, batch_size=4).batch_size == 4  # a flag of one's own wins
     assert model_choice(o, None)[0] == "lightweight"          # a new model takes the preset's arch
     mine = opts(tmp_path, preset="cpu", minutes=10, lr=1e-4, arch="original")
     assert (mine.lr, mine.lr_schedule) == (1e-4, "cosine") and model_choice(mine, None)[0] == "original"
