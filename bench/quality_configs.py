@@ -98,15 +98,15 @@ CONFIGS: dict[str, dict] = {
     "short+balance+components": {"model_from": "short+balance", "coverage": 0.625,
                                  "convert": {"color": "avg", "mask": "components"}},
     # the warp-stopped model converted with faceswap-style sharpening of the face layer (convert --sharpen):
-    # it raises the Laplacian energy the sharpness ratio reads without adding detail the model drew
+    # only the video metrics can move, identity and sharpness are read on the model's own decoded faces
     **{f"short+balance+prior+warpstop0.3+{method}{amount:g}": {
         "model_from": "short+balance+prior+warpstop0.3", "coverage": 0.625,
         "convert": {"color": "avg", "sharpen": method, "sharpen_amount": amount}}
        for method, amount in (("unsharp", 1.0), ("unsharp", 2.0))},
 }
-CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist", "mask_loss+avg", "adam_b2_099+avg",
-                "short+balance+components", "short+balance+prior+warpstop0.3+unsharp1",
-                "short+balance+prior+warpstop0.3+unsharp2"}
+# the rows that convert another run's model: those naming it, and the baseline's convert-path variants
+CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist"} | {
+    name for name, spec in CONFIGS.items() if "model_from" in spec}
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
 PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "warp_stop", "init_parts", "lr_schedule", "balance",
