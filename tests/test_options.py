@@ -83,6 +83,26 @@ def test_flags_parse_to_the_fields():
     assert (t.warp, t.timelapse, t.resume, t.flip) == (False, "4", False, True)
 
 
+def test_only_the_flags_typed_are_passed_on_so_a_preset_cannot_override_them(tmp_path):
+    """`--preset cpu --batch-size 16` trains at 16 though 16 is the default (the preset's is 8)."""
+    from twoface.options import values_from
+
+    args = build_parser().parse_args(["train", "--faces-a", str(tmp_path / "a"), "--faces-b", str(tmp_path / "b"),
+                                      "-m", "m", "--preset", "cpu", "--batch-size", "16", "--minutes", "5",
+                                      "--no-resume"])
+    given = values_from(TrainOptions, args)
+    assert given == {"preset": "cpu", "batch_size": 16, "minutes": 5.0, "resume": False}
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+    opts = TrainOptions(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model,
+                        explicit=frozenset(given), **given)  # what train() builds from its keywords
+    assert (opts.batch_size, opts.lr, opts.lr_schedule, opts.warp_stop) == (16, 5e-4, "cosine", 0.3)
+    # a record made without `explicit` (the web form posts only non-default values) keeps the old rule
+    assert TrainOptions(faces_a=args.faces_a, faces_b=args.faces_b, model_dir=args.model, **given).batch_size == 8
+    # a namespace made by hand (no record of what was typed) passes every field
+    assert values_from(ConvertOptions, argparse.Namespace(erode=3.0))["erode"] == 3.0
+
+
 def test_one_x264_preset_default():
     import inspect
 

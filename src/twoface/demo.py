@@ -322,11 +322,11 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
                  device=device, precision=precision, **settings, **prior_budget)
         start = {"init_from": str(work / "prior"), "init_parts": "all"}
     _say(quiet, f"demo: training {arch} for {_budget(budget)}" + (" from the prior" if start else ""))
-    # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py), given
-    # as values rather than as the preset, so that a --batch-size 16 of the user's is not read as "left at 16"
-    pair = {k: v for k, v in PRESETS["cpu"].items() if k not in ("arch", "batch_size")}
-    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, batch_size=batch,
-          device=device, precision=precision, **pair, **start, **budget)
+    # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py); a
+    # batch size of the user's is a keyword given, so it wins over the preset's
+    mine = {"batch_size": batch_size} if batch_size else {}
+    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, preset="cpu",
+          device=device, precision=precision, **mine, **start, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,

@@ -6,6 +6,10 @@ the copies drifted. Now the stage's options dataclass is the only source: ``opti
 declares a field with its CLI metadata, ``add_options`` turns the fields into argparse
 flags (defaults, choices and the "(default: X)" text taken from the field), and
 ``values_from`` builds the keyword arguments of the stage call from ``dataclasses.fields``.
+
+The flags record which of them the user typed (``GIVEN`` on the namespace), and ``values_from``
+passes only those: a flag that repeats its default (``--batch-size 16``) is then told from one left
+alone, which a preset needs (the preset fills what was left, an explicit flag wins).
 """
 from __future__ import annotations
 
@@ -16,6 +20,40 @@ from dataclasses import MISSING, dataclass
 from typing import Any
 
 KEY = "twoface.option"
+GIVEN = "_twoface_given"  # the namespace attribute: the dests of the option flags on the command line
+
+
+def _given(action_cls: type) -> type:
+    """``action_cls`` that also adds its dest to the namespace's ``GIVEN`` (a tuple, fresh per parse)."""
+
+    class Given(action_cls):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                     option_string: str | None = None) -> None:
+            super().__call__(parser, namespace, values, option_string)
+            setattr(namespace, GIVEN, (*getattr(namespace, GIVEN, ()), self.dest))
+
+    Given.__name__ = f"Given{action_cls.__name__}"
+    return Given
+
+
+class _Store(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+
+
+class _StoreConst(argparse.Action):
+    """store_true / store_false: a bare flag that stores ``const``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, const: Any = None, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, const=const, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, self.const)
+
+
+_STORE, _STORE_CONST, _NEGATABLE = _given(_Store), _given(_StoreConst), _given(argparse.BooleanOptionalAction)
 
 
 @dataclass(frozen=True)
@@ -87,6 +125,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, only: Iterable[st
     skipped = set(skip)
     groups = dict(groups or {})
     titles = titles or {}
+    parser.set_defaults(**{GIVEN: ()})  # "none typed", as opposed to a namespace made by hand
     for name in order:
         if name not in groups:
             groups[name] = parser.add_argument_group(titles.get(name, name))
@@ -112,14 +151,15 @@ def _add_flag(target: Any, f: dataclasses.Field, spec: Flag) -> None:
     kind = _kind(f)
     if kind == "bool":
         if spec.negatable:
-            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["action"] = _NEGATABLE
         elif default is True:
             names = [spec.flag or "--no-" + f.name.replace("_", "-")]
-            kwargs["action"] = "store_false"
+            kwargs["action"], kwargs["const"] = _STORE_CONST, False
             shown = spec.default_help or ""  # the flag turns a default-on behaviour off
         else:
-            kwargs["action"] = "store_true"
+            kwargs["action"], kwargs["const"] = _STORE_CONST, True
     else:
+        kwargs["action"] = _STORE
         kwargs["type"] = spec.type or {"int": int, "float": float}.get(kind)
         if kind.startswith("list[") and spec.type is None:
             kwargs["nargs"] = spec.nargs or "+"
@@ -136,12 +176,21 @@ def _add_flag(target: Any, f: dataclasses.Field, spec: Flag) -> None:
 
 
 def values_from(cls: type, args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments for ``cls`` from parsed ``args``: every option field that has a flag."""
+    """The keyword arguments for ``cls`` from parsed ``args``: the option fields whose flags were typed.
+
+    The stage's dataclass fills in the rest with the same defaults, so leaving a flag out changes
+    nothing but this: a preset may fill it. A namespace made by hand (no ``GIVEN``) passes every field.
+    """
+    given = getattr(args, GIVEN, None)
     out = {}
     for f in dataclasses.fields(cls):
         spec = flag_of(f)
-        if spec is not None and spec.cli and hasattr(args, f.name):
-            out[f.name] = getattr(args, f.name)
+        if spec is None or not spec.cli or not hasattr(args, f.name):
+            continue
+        value = getattr(args, f.name)
+        # a value off its default was typed too, through a verb's own alias of the flag (--skip-unchanged)
+        if given is None or f.name in given or value != default_of(f):
+            out[f.name] = value
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import InitVar, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,8 +20,8 @@ CLIP_MODES = ("none", "norm", "autoclip")
 BALANCE_KINDS = ("none", "expression", "pose")  # data.balance.BALANCE_KINDS, repeated so options stay torch-free
 INIT_PARTS = ("encoder", "all")  # what --init-from copies (models.transfer.PARTS)
 SCHEDULES = ("constant", "cosine")  # of the learning rate after the warmup (train.optim.Warmup)
-# Bundles of settings measured on bench/quality.py. A preset fills in only the options left at their
-# defaults (an explicit flag wins, unless it repeats the default); "arch" applies to a new model only.
+# Bundles of settings measured on bench/quality.py. A preset fills in only the options the caller did
+# not give (a flag typed, a keyword of train()); "arch" applies to a new model only.
 PRESETS: dict[str, dict] = {
     # a short run on a CPU: at 367 iterations (batch 16) of lightweight, validation loss 0.30 -> 0.23 and
     # pose error 1.45 -> 1.19 deg against faceswap's constant 5e-5 (issue 15); the cosine needs a budget
@@ -151,14 +151,18 @@ class TrainOptions(RuntimeOptions):
     distributed: bool = option(False, group=_PERF, default_help="",
                                help="DistributedDataParallel across the processes of a torchrun job")
 
-    def __post_init__(self) -> None:
+    # the options the caller gave (train() passes its keywords, the CLI the flags typed): the preset fills
+    # the others. None (a record made by hand, the web form's non-default values): those at their defaults.
+    explicit: InitVar[frozenset[str] | None] = None
+
+    def __post_init__(self, explicit: frozenset[str] | None = None) -> None:
         self.faces_a, self.faces_b, self.model_dir = Path(self.faces_a), Path(self.faces_b), Path(self.model_dir)
         self.options = dict(self.options or {})
-        self.apply_preset()
+        self.apply_preset(explicit)
         self.validate()
 
-    def apply_preset(self) -> None:
-        """Fill the options left at their defaults from the preset (``arch`` is kept for a new model)."""
+    def apply_preset(self, explicit: frozenset[str] | None = None) -> None:
+        """Fill the options the caller did not give from the preset (``arch`` is kept for a new model)."""
         if self.preset is None:
             return
         if self.preset not in PRESETS:
@@ -171,7 +175,8 @@ class TrainOptions(RuntimeOptions):
                 continue  # a decay (a late phase) needs a budget; run until Ctrl-C keeps the rate (and the warp)
             if name == "warp_stop" and not self.warp:
                 continue  # --no-warp: nothing to stop
-            if getattr(self, name) == defaults[name]:
+            left = name not in explicit if explicit is not None else getattr(self, name) == defaults[name]
+            if left:
                 setattr(self, name, value)
 
     def preset_arch(self) -> str | None:
@@ -257,9 +262,9 @@ class PretrainOptions(TrainOptions):
     identity_start: float = option(0.0, cli=False, help="unused: a prior has no identity loss")
     faces: list[Path] = option(default_factory=list, cli=False, help="face folders of many people, pooled")
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, explicit: frozenset[str] | None = None) -> None:
         self.faces = [Path(f) for f in self.faces]
-        super().__post_init__()
+        super().__post_init__(explicit)
 
     def check_faces(self) -> None:
         if not self.faces:

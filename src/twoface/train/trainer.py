@@ -347,7 +347,8 @@ def train(faces_a: str | Path, faces_b: str | Path, model_dir: str | Path, **opt
     Ctrl-C/SIGTERM save first, then raise :class:`TrainingInterrupted` (a KeyboardInterrupt)
     carrying the same summary.
     """
-    opts = TrainOptions(faces_a=Path(faces_a), faces_b=Path(faces_b), model_dir=Path(model_dir), **options)
+    opts = TrainOptions(faces_a=Path(faces_a), faces_b=Path(faces_b), model_dir=Path(model_dir),
+                        explicit=frozenset(options), **options)
     return _train(opts)
 
 
@@ -360,7 +361,8 @@ def pretrain(faces: list[str | Path] | tuple[str | Path, ...], model_dir: str | 
     start pairs from it with ``train(..., init_from=model_dir, init_parts="all")``.
     Resume, saves, previews and logs work as in :func:`train`; returns the same summary.
     """
-    return _train(PretrainOptions(model_dir=Path(model_dir), faces=[Path(f) for f in faces], **options))
+    return _train(PretrainOptions(model_dir=Path(model_dir), faces=[Path(f) for f in faces],
+                                  explicit=frozenset(options), **options))
 
 
 def _train(opts: TrainOptions) -> dict:
