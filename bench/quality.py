@@ -114,8 +114,9 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
         train_json.write_text(json.dumps(info, indent=2) + "\n")
     judge(run_dir, model, spec, f)
     # a constant-rate run's snapshots are the same training stopped earlier: points of the curve for free
+    last = json.loads(train_json.read_text()).get("iteration") if train_json.exists() else None
     for snap in sorted((model / "snapshots").glob("*"), key=lambda d: int(d.name)) if (model / "snapshots").is_dir() else []:
-        if not (run_dir / "snapshots" / snap.name / "report.json").exists():
+        if int(snap.name) != last and not (run_dir / "snapshots" / snap.name / "report.json").exists():
             judge(run_dir / "snapshots" / snap.name, snap, spec, f)
 
 
@@ -318,8 +319,8 @@ def snapshot_rows(run_dir: Path) -> list[dict]:
     rows = []
     for d in sorted((run_dir / "snapshots").glob("*")):
         r = row(d, config=run_dir.name.rsplit("@", 1)[0])
-        if r is not None and tr.get("iteration"):
-            it = int(d.name)
+        it = int(d.name)
+        if r is not None and tr.get("iteration") and it != tr["iteration"]:  # the last is the run's own row
             r.update(budget=f"{it}it", iteration=it, cpu_s=tr["cpu_s"] * it / tr["iteration"], snapshot=True)
             rows.append(r)
     return rows

@@ -76,6 +76,8 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+eye6": on_prior(eye_multiplier=6.0),
     # the same preset from a prior pretrained four times longer (its CPU-s in its prior.json, not the pair's)
     "short+balance+prior1200": on_prior(prior_iterations=1200),
+    # the preset as it is now (batch 8, the warp off from 30 %) from that longer prior: the full 30-minute budget
+    "short+balance+prior1200+b8+warpstop0.3": on_prior(prior_iterations=1200, batch_size=8, warp_stop=0.3),
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
                             "convert": {"color": "avg"}},
