@@ -93,6 +93,15 @@ def test_an_earlier_demo_output_is_not_overwritten(tmp_path):
     demo.check_output(tmp_path / "fresh", overwrite=False)
 
 
+def test_a_batch_size_below_one_is_refused_not_replaced_by_the_presets(tmp_path, capsys):
+    from twoface.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--batch-size", "0", "-o", str(tmp_path / "out")])
+    assert stop.value.code == 2 and "--batch-size: expected a number > 0, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     """The real demo path (lightweight, via the CLI) with 2 iterations: quality is not the point here."""
     import json

@@ -310,7 +310,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
             extract(clips[name], faces_b, store=stores / f"{name}.twoface.db", every=every_b, size=128,
                     coverage=DEMO_COVERAGE, progress=not quiet)
     budget = {"iterations": iterations} if iterations else {"minutes": minutes}
-    batch = batch_size or int(PRESETS["cpu"]["batch_size"])
+    batch = batch_size if batch_size is not None else int(PRESETS["cpu"]["batch_size"])
     start: dict = {}
     if prior_folders:
         prior_budget, budget = split_budget(minutes, iterations, prior_share)
@@ -324,7 +324,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     _say(quiet, f"demo: training {arch} for {_budget(budget)}" + (" from the prior" if start else ""))
     # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py); a
     # batch size of the user's is a keyword given, so it wins over the preset's
-    mine = {"batch_size": batch_size} if batch_size else {}
+    mine = {"batch_size": batch_size} if batch_size is not None else {}  # 0 or less: train refuses it
     train(faces_a, faces_b, model, arch=arch, options=model_options or {}, preset="cpu",
           device=device, precision=precision, **mine, **start, **budget)
     video = output / "swapped_b2a.mp4"

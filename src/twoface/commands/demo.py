@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 
 from ..demo import PRIOR_SHARE
+from ..options import positive_int
 from . import add_runtime_flags
 
 
@@ -34,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips-dir", default=None,
                    help="use the demo clips from this folder (searched recursively) instead of downloading")
     p.add_argument("--arch", default="lightweight", help="model architecture to train (default: lightweight)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=None,
                    help="training batch size (default: --preset cpu's, 8)")
     p.add_argument("--every", type=int, default=1, metavar="N",
                    help="extract every Nth frame of the training clips (default: 1)")
