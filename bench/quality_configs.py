@@ -81,6 +81,9 @@ CONFIGS: dict[str, dict] = {
     # on the preset as it is now, aimed at the sharpness plateau (0.41 -> 0.42 from 1,500 to 3,000 iterations):
     # twice the rate (from scratch 1e-3 was the sharpest at 367 iterations), and L1 in place of L2 (less blur-prone)
     "short+balance+prior+b8+warpstop0.3+lr1e-3": on_prior(batch_size=8, warp_stop=0.3, lr=1e-3, warmup=30),
+    **{f"short+balance+prior1200+b8+warpstop0.3+gans{w:g}@0.5": on_prior(
+        prior_iterations=1200, batch_size=8, warp_stop=0.3, gan=True, gan_swaps=True, gan_weight=w, gan_start=0.5)
+       for w in (0.1, 0.3)},
     "short+balance+prior+b8+warpstop0.3+mae": on_prior(batch_size=8, warp_stop=0.3, loss="ssim:1,mae:1"),
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
@@ -116,4 +119,4 @@ CONVERT_ONLY = {"no_smooth", "no_color", "color_avg", "color_match_hist"} | {
 
 # a pair's settings that its prior does not take: the prior is shared by the variants (its folder is named by budget)
 PAIR_ONLY = ("loss", "eye_multiplier", "batch_size", "warp_strength", "warp_stop", "init_parts", "lr_schedule", "balance",
-             "gan", "gan_weight", "gan_start", "identity_weight", "identity_start", "perceptual_weight")
+             "gan", "gan_weight", "gan_swaps", "gan_start", "identity_weight", "identity_start", "perceptual_weight")

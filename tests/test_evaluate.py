@@ -140,7 +140,8 @@ def test_the_report_has_every_metric(tmp_path, data_dir, tiny_model, faces_a, fa
         assert set(e["pose_error_deg"]) == {"yaw", "pitch", "roll", "mean"} and "expression_error" in e
     for side in ("a", "b"):
         r = report["reconstruction"][side]
-        assert r["n"] >= 1 and 0 < r["ssim"] <= 1 and r["psnr"] > 5
+        assert r["n"] >= 1 and 0 < r["ssim"] <= 1 and r["psnr"] > 5 and _number(r["sharpness_ratio"])
+        assert r["sharpness_ratio"] > 0
     v = report["video"]
     assert v["frames_with_face"]["both"] >= 15
     assert _number(v["jitter"]["ratio"]) and v["jitter"]["ratio"] > 0

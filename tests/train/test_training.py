@@ -192,3 +192,20 @@ def test_warp_stop_stops_the_warp_at_its_share_and_resumes_exactly(faces_a, face
         train(faces_a, faces_b, tmp_path / "m", iterations=4, warp_stop=0.5, warp=False, **kw)
     with pytest.raises(TwofaceError, match="--warp-stop is a share of the budget: give --iterations"):
         train(faces_a, faces_b, tmp_path / "m", warp_stop=0.5, **kw)
+
+
+def test_gan_swaps_puts_the_swaps_before_the_discriminators(faces_a, faces_b, tmp_path, tiny_kwargs):
+    """--gan-swaps: the same late GAN, but the discriminators also judge the swaps (the faces convert
+    shows, which no pixel loss reaches): before the start not one bit differs from --gan alone, after it
+    the step does, the setting is recorded, and without --gan it is refused."""
+    recon, swaps = tmp_path / "recon", tmp_path / "swaps"
+    late = {**tiny_kwargs, "iterations": 8, "gan": True, "gan_start": 0.5}
+    train(faces_a, faces_b, recon, **late)
+    train(faces_a, faces_b, swaps, gan_swaps=True, **late)
+    first, second = curve(recon), curve(swaps)
+    assert first[:4] == second[:4]
+    assert first[4:] != second[4:]
+    assert json.loads((swaps / "config.json").read_text())["training"]["gan_swaps"] is True
+    with pytest.raises(TwofaceError, match="--gan-swaps says what the discriminators of --gan judge; give --gan too"):
+        train(faces_a, faces_b, tmp_path / "m", iterations=4, gan_swaps=True, **tiny_kwargs)
+    assert not (tmp_path / "m").exists()

@@ -5,9 +5,9 @@ Held-out faces of A are rendered as B and of B as A. The independent judge
 who each swap looks like: ID retrieval is the share whose nearest identity in
 the gallery (A, B and any --gallery folders) is the target. The Face
 Landmarker measures how well pose and expression were kept, and A->A / B->B
-reconstructions give SSIM and PSNR. With --video and --source, the swapped
-video is compared with its source frame by frame (jitter, pose, expression,
-identity), and the expression error gets a floor: how near the target's own
+reconstructions give SSIM, PSNR and a sharpness ratio to read beside the
+swaps' own. With --video and --source, the swapped video is compared with its
+source frame by frame (jitter, pose, expression, identity), and the expression error gets a floor: how near the target's own
 faces come to the source's expressions (no swap drawn from them does better;
 a high floor asks for more varied footage of the target, not more training).
 Writes report.json and prints a summary.

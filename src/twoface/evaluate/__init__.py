@@ -8,7 +8,7 @@ returns the report (a dict) and writes it as JSON when ``output`` is given:
   dlib judge, never SFace) is the target, next to ``chance``; the mean judge
   similarity to the target and to the source; pose error (degrees) and
   expression error (L2 over 52 blendshapes) between source and swap.
-- ``reconstruction.a`` / ``.b``: SSIM and PSNR of A->A and B->B on held-out faces.
+- ``reconstruction.a`` / ``.b``: SSIM, PSNR and sharpness ratio of A->A and B->B on held-out faces.
 - ``video`` (with ``video`` and ``source``): jitter ratio, pose and expression
   error frame by frame, and who the judge says the swapped video shows.
 """
@@ -150,6 +150,10 @@ def evaluate(model: str | Path, faces_a: str | Path, faces_b: str | Path, video:
                 "n": len(crops),
                 "ssim": float(np.mean([metrics.ssim(r, t) for r, t in zip(recon_u8, targets)])),
                 "psnr": float(np.mean([metrics.psnr(r, t) for r, t in zip(recon_u8, targets)])),
+                # beside the swap's: a swap far blurrier than its own decoder's reconstructions is a
+                # decoder that draws detail only for the codes it was trained on
+                "sharpness_ratio": metrics.sharpness_ratio(
+                    recon_u8, [face_mask(p, fr.output_size) for p in pts_out], *real[SIDES[side]])["ratio"],
             }
             emb = judge_faces(judge, swapped_u8, pts_out)
             ret = metrics.retrieval(emb, gal, SIDES[other])
@@ -286,7 +290,8 @@ def summary(report: dict) -> str:
                      f"expression error {_fmt(e['expression_error'])}")
     for side, r in report["reconstruction"].items():
         lines.append(f"{side.upper()}->{side.upper()} reconstruction: SSIM {_fmt(r['ssim'])}, "
-                     f"PSNR {_fmt(r['psnr'], '.2f')} dB on {r['n']} held-out faces")
+                     f"PSNR {_fmt(r['psnr'], '.2f')} dB, sharpness {_fmt(r.get('sharpness_ratio'), '.2f')} "
+                     f"on {r['n']} held-out faces")
     v = report.get("video")
     if v:
         j = v["jitter"]

@@ -53,25 +53,42 @@ class Adversary:
         self.optimizer = build_optimizer(opts.optimizer, list(self.d.parameters()), lr=opts.lr)
         self.scaler = runtime.grad_scaler()  # its own loss scale under fp16 (a no-op otherwise)
 
-    def generator_loss(self, pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
-        """½·E[(D(fake) − 1)²] for both sides, through frozen discriminators."""
+    @staticmethod
+    def _by_side(pa: torch.Tensor, pb: torch.Tensor, swaps: tuple[torch.Tensor, ...]
+                 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The fakes each side's discriminator judges: its reconstructions, and with --gan-swaps the swaps
+        drawn by its decoder (``swaps`` is (A through decoder B, B through decoder A))."""
+        fakes_a, fakes_b = [pa[:, :3]], [pb[:, :3]]
+        if swaps:
+            a_as_b, b_as_a = swaps
+            fakes_a.append(b_as_a[:, :3])
+            fakes_b.append(a_as_b[:, :3])
+        return fakes_a, fakes_b
+
+    def generator_loss(self, pa: torch.Tensor, pb: torch.Tensor, swaps: tuple[torch.Tensor, ...] = ()
+                       ) -> torch.Tensor:
+        """½·E[(D(fake) − 1)²] for both sides (and each kind of fake), through frozen discriminators."""
         from ..models.discriminator import lsgan_g_loss
 
+        fakes_a, fakes_b = self._by_side(pa, pb, swaps)
         self.d.requires_grad_(False)  # the graph records this now: no gradient reaches D
         try:
             with self.runtime.autocast():
-                la, lb = self.d(self.runtime.tensor(pa[:, :3]), self.runtime.tensor(pb[:, :3]))
+                # one pass per side over every kind of fake: the batch is the fakes stacked
+                la, lb = self.d(self.runtime.tensor(torch.cat(fakes_a)), self.runtime.tensor(torch.cat(fakes_b)))
         finally:
             self.d.requires_grad_(True)
         return lsgan_g_loss(la) + lsgan_g_loss(lb)
 
-    def step(self, ba: Batch, bb: Batch, fakes: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
-        """One discriminator step on mixup blends of real targets and ``fakes``, this step's (detached) outputs."""
+    def step(self, ba: Batch, bb: Batch, fakes: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """One discriminator step on mixup blends of real targets and ``fakes``, this step's (detached)
+        outputs: (reconstruction A, reconstruction B) and with --gan-swaps (A as B, B as A)."""
         from ..models.discriminator import lsgan_target_loss, mixup
 
-        fa, fb = fakes
-        ma, lam_a = mixup(ba.target, fa[:, :3].float())
-        mb, lam_b = mixup(bb.target, fb[:, :3].float())
+        fakes_a, fakes_b = self._by_side(fakes[0], fakes[1], tuple(fakes[2:]))
+        # each kind of fake is blended with the same real faces, so the real side weighs as much as the fakes
+        ma, lam_a = mixup(ba.target.repeat(len(fakes_a), 1, 1, 1), torch.cat(fakes_a).float())
+        mb, lam_b = mixup(bb.target.repeat(len(fakes_b), 1, 1, 1), torch.cat(fakes_b).float())
         with self.runtime.autocast():
             la, lb = self.net(self.runtime.tensor(ma), self.runtime.tensor(mb))
         loss = lsgan_target_loss(la, lam_a) + lsgan_target_loss(lb, lam_b)

@@ -64,6 +64,10 @@ class TrainOptions(RuntimeOptions):
     learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
     gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
     gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")
+    gan_swaps: bool = option(False, group=_MODEL,
+                             help="with --gan: the discriminators also judge the swaps (A drawn by B's decoder, B by "
+                                  "A's: the faces convert shows), which no pixel loss reaches; off, they judge the "
+                                  "reconstructions only (faceswap-GAN's way)")
     gan_start: float = option(0.0, metavar="SHARE", group=_MODEL, default_help="0 = from the first step",
                               help="with --gan: the share of the budget (--iterations or --minutes) trained before the "
                                    "adversarial loss and its discriminators start, so they sharpen a face already "
@@ -203,6 +207,8 @@ class TrainOptions(RuntimeOptions):
         for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
                      "perceptual_weight"):
             positive(name, getattr(self, name), allow_zero=True)
+        if self.gan_swaps and not self.gan:
+            raise TwofaceError("--gan-swaps says what the discriminators of --gan judge; give --gan too")
         if self.warp_stop and not self.warp:
             raise TwofaceError("--warp-stop stops the random warp late, and --no-warp turns it off: give one")
         for name, phase in (("gan_start", "gan"), ("identity_start", "identity_weight"), ("warp_stop", "warp")):

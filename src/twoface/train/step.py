@@ -111,7 +111,9 @@ class Stepper:
     def _forward_backward(self, net, xa, xb, ba, bb, gan_on: bool, identity_on: bool
                           ) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
         """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
-        self.pair.swaps = identity_on  # the swaps' decodes are only paid for while the identity loss is on
+        # the swaps' decodes are only paid for while a term reads them: the identity loss, or --gan-swaps
+        swaps_gan = gan_on and self.opts.gan_swaps
+        self.pair.swaps = identity_on or swaps_gan
         with self.runtime.autocast():
             pa, pb, *swaps = net(xa, xb)
         la, parts_a = self.image_loss(pa, ba)
@@ -120,17 +122,17 @@ class Stepper:
         logged: dict[str, torch.Tensor | float] = {"a": la.detach(), "b": lb.detach(), **{f"a/{k}": v for k, v in parts_a.items()},
                   **{f"b/{k}": v for k, v in parts_b.items()}}
         if self.face_losses is not None:  # "a" and "b" stay the reconstruction losses, comparable across runs
-            face_total, face_terms = self.face_losses(pa, pb, tuple(swaps), ba, bb)
+            face_total, face_terms = self.face_losses(pa, pb, tuple(swaps) if identity_on else (), ba, bb)
             total = total + face_total
             logged.update(face_terms)
         if gan_on:
             assert self.gan is not None
-            g_loss = self.gan.generator_loss(pa, pb)
+            g_loss = self.gan.generator_loss(pa, pb, tuple(swaps) if swaps_gan else ())
             total = total + self.opts.gan_weight * g_loss
             logged["gan/g"] = g_loss.detach()
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
-        fakes = (pa.detach(), pb.detach()) if gan_on else None
+        fakes = tuple(t.detach() for t in (pa, pb, *(swaps if swaps_gan else ()))) if gan_on else None
         return logged, fakes
 
     @staticmethod
