@@ -206,6 +206,9 @@ def row(run_dir: Path, config: str | None = None) -> dict | None:
         "ret_a2b": get("a2b", "id_retrieval"), "ret_b2a": get("b2a", "id_retrieval"),
         "ver_a2b": get("a2b", "verification"), "ver_b2a": get("b2a", "verification"),
         "sharp_a2b": get("a2b", "sharpness_ratio"), "sharp_b2a": get("b2a", "sharpness_ratio"),
+        # the decoders' own reconstructions (reports from before this column have none)
+        "rsharp_a": (rep.get("reconstruction", {}).get("a") or {}).get("sharpness_ratio"),
+        "rsharp_b": (rep.get("reconstruction", {}).get("b") or {}).get("sharpness_ratio"),
         "pose": (v.get("pose_error_deg") or {}).get("mean"), "expr": v.get("expression_error"),
         "jitter": (v.get("jitter") or {}).get("ratio"),
         "sim_t": vid.get("similarity_to_target"), "sim_s": vid.get("similarity_to_source"),
@@ -220,21 +223,23 @@ def fmt(v, spec: str) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| config | budget | it | CPU-s | ret A→B | ret B→A | ver A→B | ver B→A | sharp A→B | sharp B→A "
-            "| pose° | expr | jitter | video sim tgt/src |")
+            "| recon sharp A/B | pose° | expr | jitter | video sim tgt/src |")
     lines = [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         name = r["config"] + (" (snapshot)" if r.get("snapshot") else "")
         lines.append(f"| {name} | {r['budget']} | {fmt(r['iteration'], 'd')} | {fmt(r['cpu_s'], '.0f')} "
                      f"| {fmt(r['ret_a2b'], '.0%')} | {fmt(r['ret_b2a'], '.0%')} | {fmt(r['ver_a2b'], '.0%')} "
                      f"| {fmt(r['ver_b2a'], '.0%')} | {fmt(r['sharp_a2b'], '.2f')} | {fmt(r['sharp_b2a'], '.2f')} "
+                     f"| {fmt(r.get('rsharp_a'), '.2f')} / {fmt(r.get('rsharp_b'), '.2f')} "
                      f"| {fmt(r['pose'], '.2f')} | {fmt(r['expr'], '.2f')} | {fmt(r['jitter'], '.2f')} "
                      f"| {fmt(r['sim_t'], '.3f')} / {fmt(r['sim_s'], '.3f')} |")
     for name, (p, e, j, st, ss) in FACESWAP_REFERENCE.items():
-        lines.append(f"| {name} (issue 14's measurement, not run here) | 367it | 367 | n/a | | | | | | "
+        lines.append(f"| {name} (issue 14's measurement, not run here) | 367it | 367 | n/a | | | | | | | "
                      f"| {p:.2f} | {e:.2f} | {j:.2f} | {st:.3f} / {ss:.3f} |")
     if rows:
         lines.append(f"gallery {rows[0]['gallery']} identities, chance {rows[0]['chance']:.0%}; ret = ID retrieval, "
-                     "ver = verification, sharp = sharpness ratio (swap / real target faces)")
+                     "ver = verification, sharp = sharpness ratio (swap / real target faces), recon sharp = the same "
+                     "for the held-out reconstructions A→A / B→B")
         floors = sorted({round(r["expr_floor"], 2) for r in rows if r.get("expr_floor") is not None})
         if floors:
             lines.append("expression floor (each source frame against the nearest of A's own faces; no swap drawn "

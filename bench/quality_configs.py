@@ -83,7 +83,7 @@ CONFIGS: dict[str, dict] = {
     "short+balance+prior+b8+warpstop0.3+lr1e-3": on_prior(batch_size=8, warp_stop=0.3, lr=1e-3, warmup=30),
     **{f"short+balance+prior1200+b8+warpstop0.3+gans{w:g}@0.5": on_prior(
         prior_iterations=1200, batch_size=8, warp_stop=0.3, gan=True, gan_swaps=True, gan_weight=w, gan_start=0.5)
-       for w in (0.1, 0.3)},
+       for w in (0.1, 0.2, 0.3)},
     "short+balance+prior+b8+warpstop0.3+mae": on_prior(batch_size=8, warp_stop=0.3, loss="ssim:1,mae:1"),
     # SFace (in torch) pulls each swap towards the target's mean embedding; the judge stays dlib
     "short+balance+id0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "identity_weight": 0.3},
