@@ -75,6 +75,18 @@ def test_forms_come_from_the_option_dataclasses(client):
     form = {f.name: f.default_text for f in tf if f.kind != "bool"} | {"quality__present": "1", "warp__present": "1",
                                                                         "warp": "on", "options": "input_size=64"}
     assert parse_form(tf, form) == {"quality": False, "options": {"input_size": 64}}
+    # a preset fills what was not chosen; a default the user touched (the page's script lists it in
+    # __given) was chosen, as a typed CLI flag is, and stays
+    preset = form | {"preset": "cpu"}
+    assert parse_form(tf, preset) == {"quality": False, "options": {"input_size": 64}, "preset": "cpu"}
+    chosen = parse_form(tf, preset | {"__given": "batch_size,warp"})
+    assert chosen == {"quality": False, "options": {"input_size": 64}, "preset": "cpu", "batch_size": 16,
+                      "warp": True}
+    from twoface.train.options import TrainOptions as T
+
+    common = {"faces_a": "a", "faces_b": "b", "model_dir": "m"}
+    assert T(**common, **parse_form(tf, preset)).batch_size == 8  # the preset's
+    assert T(**common, **chosen, explicit=frozenset(chosen)).batch_size == 16
     with pytest.raises(TwofaceError, match="--batch-size"):
         parse_form(tf, {"batch_size": "many"})
 

@@ -152,6 +152,9 @@ def test_whole_workflow_in_chromium(server, page):
     page.fill("input[name=log_every]", "2")
     page.fill("input[name=eval_every]", "4")
     page.uncheck("input[name=quality]")
+    # the page lists what was touched, so a preset would not overwrite a chosen value (ui/forms.py)
+    assert set(page.input_value("#train-form input[name=__given]").split(",")) >= \
+        {"arch", "options", "batch_size", "iterations", "log_every", "quality"}
     page.click("#train-form button.primary")
     page.wait_for_url(re.compile(r"/train/view\?model=models/ab"))
     page.wait_for_function("document.getElementById('preview-img').naturalWidth > 0", timeout=300_000)

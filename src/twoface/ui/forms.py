@@ -82,8 +82,18 @@ def option_fields(cls, skip: tuple[str, ...] = (), primary: tuple[str, ...] = ()
     return sorted(out, key=lambda x: not x.primary)
 
 
+GIVEN = "__given"  # the hidden field where the page's script lists the fields the user touched
+
+
 def parse_form(fields: list[FormField], form: Mapping[str, Any]) -> dict:
-    """Posted text -> typed keyword arguments; only values that differ from the default are kept."""
+    """Posted text -> typed keyword arguments: values that differ from the default, and any value the
+    user touched (named in ``__given``).
+
+    Why both: an untouched field posts its default, which must not count as chosen, or ``preset`` could
+    never fill it; a touched one counts even when it equals the default, as a typed CLI flag does
+    (``--preset cpu --batch-size 16`` trains at 16).
+    """
+    given = {n.strip() for n in str(form.get(GIVEN) or "").split(",") if n.strip()}
     out: dict = {}
     for f in fields:
         if f.kind == "bool":
@@ -95,14 +105,14 @@ def parse_form(fields: list[FormField], form: Mapping[str, Any]) -> dict:
             if f"{f.name}__present" not in form:
                 continue  # the form did not show this checkbox
             value = form.get(f.name) in ("on", "true", "1", "yes")
-            if value != f.default:
+            if value != f.default or f.name in given:
                 out[f.name] = value
             continue
         text = form.get(f.name)
         if text is None:
             continue
         text = str(text).strip()
-        if text == f.default_text:
+        if text == f.default_text and f.name not in given:
             continue
         try:
             value = _convert(f, text)

@@ -17,6 +17,21 @@
     return new uPlot({ title: title, width: width, height: 220, series: series, scales: { x: { time: false } } }, data, el);
   }
 
+  // --- option forms: list the fields the user touched, so a touched default still counts as chosen
+  // (a preset fills only what was not chosen; ui/forms.py parse_form) ---
+  document.querySelectorAll("input[name=__given]").forEach((given) => {
+    if (!given.form) return;
+    const touched = new Set();
+    const note = (ev) => {
+      const name = ev.target && ev.target.name;
+      if (!name || name.startsWith("__") || !ev.target.closest(".fields")) return;
+      touched.add(name.replace(/__present$/, ""));
+      given.value = Array.from(touched).join(",");
+    };
+    given.form.addEventListener("input", note);
+    given.form.addEventListener("change", note);
+  });
+
   // --- one job: state and log ---
   const log = $("job-log");
   if (log && log.dataset.events) {
