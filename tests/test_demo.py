@@ -194,3 +194,12 @@ def test_a_prior_share_outside_0_and_1_is_one_clear_error(tmp_path, data_dir, ca
                  "--prior-faces", str(tmp_path), "--prior-share", "1.5"])
     err = capsys.readouterr().err
     assert code == 2 and "--prior-share must be between 0 and 1, got 1.5" in err and "Traceback" not in err
+
+
+def test_a_slow_machine_is_told_the_minutes_that_reach_the_measured_iterations():
+    """The README's demo figures are per iteration; a CPU a third as fast needs three times the minutes."""
+    slow = demo.budget_advice(285, 10)  # what a CPU without bf16 units trained in 10 minutes
+    assert slow is not None and "285 iterations in 10 minutes" in slow and "--minutes 34 --overwrite" in slow
+    assert demo.budget_advice(demo.REFERENCE_ITERATIONS, 10) is None
+    assert demo.budget_advice(int(0.9 * demo.REFERENCE_ITERATIONS) + 1, 10) is None
+    assert "--minutes 2 " in demo.budget_advice(500, 1)

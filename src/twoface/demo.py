@@ -19,6 +19,7 @@ stays on this machine.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,11 @@ DEMO_COVERAGE = 0.625
 # With --prior-faces, the share of the budget that pretrains a prior on them (bench/quality.py: a 300-iteration
 # prior and 500 pair iterations beat 800 pair iterations from scratch on verification and sharpness; issue 15)
 PRIOR_SHARE = 0.35
+# The iterations the 10-minute demo reached where its README figures were measured (2026-12-04, a CPU
+# with bf16 units, batch 8: ID retrieval 100 % both ways on 12 identities). On a CPU without them the
+# same 10 minutes gave 285 iterations and A->B retrieval 38 % (README, Limits), so the demo says how
+# many minutes would reach the measured count there.
+REFERENCE_ITERATIONS = 957
 HELD_OUT = "1001_DFA_SAD_XX.flv"
 PERSON_A = "WolfgangLanger_Pexels.mp4"
 ARCHIVES = (
@@ -198,6 +204,21 @@ class DemoResult:
     report_path: Path
     report: dict
     clips: dict[str, Path]
+    advice: str | None = None  # a longer --minutes for this machine (budget_advice)
+
+
+def budget_advice(iterations: int, minutes: float) -> str | None:
+    """One line when a minutes budget reached far fewer iterations than the README's demo figures.
+
+    Why iterations: the quality measured is per iteration of the preset; minutes only buy them, and
+    CPUs differ several-fold (bf16 units or not), so the advice scales the budget by this run's rate.
+    """
+    if iterations <= 0 or iterations >= 0.9 * REFERENCE_ITERATIONS:
+        return None
+    need = math.ceil(minutes * REFERENCE_ITERATIONS / iterations)
+    return (f"this machine trained {iterations} iterations in {minutes:g} minutes; the README's demo figures "
+            f"were measured at {REFERENCE_ITERATIONS}: `twoface demo --minutes {need} --overwrite` reaches about "
+            "that here")
 
 
 def _budget(budget: dict) -> str:
@@ -325,8 +346,8 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py); a
     # batch size of the user's is a keyword given, so it wins over the preset's
     mine = {"batch_size": batch_size} if batch_size is not None else {}  # 0 or less: train refuses it
-    train(faces_a, faces_b, model, arch=arch, options=model_options or {}, preset="cpu",
-          device=device, precision=precision, **mine, **start, **budget)
+    trained = train(faces_a, faces_b, model, arch=arch, options=model_options or {}, preset="cpu",
+                    device=device, precision=precision, **mine, **start, **budget)
     video = output / "swapped_b2a.mp4"
     _say(quiet, f"demo: converting the held-out clip {HELD_OUT} (person B) into person A")
     convert(clips[HELD_OUT], model, video, direction="b2a", overwrite=overwrite, device=device,
@@ -336,4 +357,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     report_path = output / "report.json"
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
                       gallery=list(gallery), device=device, precision=precision, progress=not quiet)
-    return DemoResult(output, video, strip, report_path, report, clips)
+    # only the plain demo's own configuration was measured at REFERENCE_ITERATIONS
+    plain = not iterations and not prior_folders and arch == "lightweight" and batch_size is None
+    advice = budget_advice(int(trained["iteration"]), minutes) if plain else None
+    return DemoResult(output, video, strip, report_path, report, clips, advice)

@@ -209,3 +209,15 @@ def test_gan_swaps_puts_the_swaps_before_the_discriminators(faces_a, faces_b, tm
     with pytest.raises(TwofaceError, match="--gan-swaps says what the discriminators of --gan judge; give --gan too"):
         train(faces_a, faces_b, tmp_path / "m", iterations=4, gan_swaps=True, **tiny_kwargs)
     assert not (tmp_path / "m").exists()
+
+
+def test_an_fp32_only_cpu_is_named_at_the_start(faces_a, faces_b, tmp_path, tiny_kwargs, capsys):
+    """Without bf16 units the README's CPU timings do not hold; the run says so (only when auto chose fp32)."""
+    from twoface.device import cpu_has_bf16
+
+    train(faces_a, faces_b, tmp_path / "auto", iterations=1, **tiny_kwargs)
+    auto = capsys.readouterr().out
+    assert "new model" in auto and ("no bf16 units" in auto) == (not cpu_has_bf16())
+    train(faces_a, faces_b, tmp_path / "fp32", iterations=1, precision="fp32", **tiny_kwargs)
+    chosen = capsys.readouterr().out
+    assert "cpu fp32" in chosen and "no bf16 units" not in chosen  # the user chose it: nothing to explain
