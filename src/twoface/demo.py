@@ -216,7 +216,8 @@ def budget_advice(iterations: int, minutes: float) -> str | None:
     if iterations <= 0 or iterations >= 0.9 * REFERENCE_ITERATIONS:
         return None
     need = math.ceil(minutes * REFERENCE_ITERATIONS / iterations)
-    return (f"this machine trained {iterations} iterations in {minutes:g} minutes; the README's demo figures "
+    return (f"this machine trained {iterations} iterations in {minutes:g} minute{'' if minutes == 1 else 's'}; "
+            "the README's demo figures "
             f"were measured at {REFERENCE_ITERATIONS}: `twoface demo --minutes {need} --overwrite` reaches about "
             "that here")
 
