@@ -224,7 +224,7 @@ def fmt(v, spec: str) -> str:
 def table(rows: list[dict]) -> str:
     head = ("| config | budget | it | CPU-s | ret A→B | ret B→A | ver A→B | ver B→A | sharp A→B | sharp B→A "
             "| recon sharp A/B | pose° | expr | jitter | video sim tgt/src |")
-    lines = [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         name = r["config"] + (" (snapshot)" if r.get("snapshot") else "")
         lines.append(f"| {name} | {r['budget']} | {fmt(r['iteration'], 'd')} | {fmt(r['cpu_s'], '.0f')} "

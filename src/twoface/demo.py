@@ -359,6 +359,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
                       gallery=list(gallery), device=device, precision=precision, progress=not quiet)
     # only the plain demo's own configuration was measured at REFERENCE_ITERATIONS
-    plain = not iterations and not prior_folders and arch == "lightweight" and batch_size is None
+    plain = not iterations and not prior_folders and arch == "lightweight" and batch_size is None \
+        and not model_options
     advice = budget_advice(int(trained["iteration"]), minutes) if plain else None
     return DemoResult(output, video, strip, report_path, report, clips, advice)

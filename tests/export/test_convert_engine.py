@@ -18,13 +18,11 @@ pytest.importorskip("onnxruntime", reason="the export extra is part of CI's inst
 pytest.importorskip("onnx", reason="the export extra is part of CI's install (scripts/setup.sh)")
 
 CLIP = "convert/two_faces_side_by_side.mp4"
-# onnxruntime fp32 against torch fp32, per frame after H.264: identical frames, or one rounding flip that
-# x264's prediction spreads over a few blocks (measured: inf or >= 70 dB until this round, then 59.6 dB on one
-# frame of 50, the others identical, with the round's retrained tiny model). 55 dB is still a visually exact copy.
-# The ONNX engine's faces differ from torch's by float rounding; where one face pixel lands on the
-# other side of a uint8 step, x264 encodes that frame (and the P-frames after it) differently, so
-# the worst frame moves from run to run (59.6 dB, then 52.5 dB); most frames are identical (inf).
-# A real engine bug (colour order, scale, framing) puts every frame under 40 dB.
+# onnxruntime fp32 against torch fp32, per frame after H.264: identical frames (inf), or one where a face
+# pixel's float rounding lands on the other side of a uint8 step and x264 encodes that frame (and the
+# P-frames after it) differently; the worst such frame moves with each retrained tiny model (measured:
+# >= 70 dB, then 59.6 dB, then 52.5 dB on one frame of 50). A real engine bug (colour order, scale,
+# framing) puts every frame under 40 dB.
 MIN_PSNR = 45.0
 
 BLOCKER = textwrap.dedent('''

@@ -272,8 +272,6 @@ class Trainer:
         log.print(f"weights agree on all {len(digests)} processes (sha256 {digests[0][:16]})")
 
     def _announce(self, log: TrainLog) -> None:
-        from ..device import cpu_has_bf16
-
         m, o = self.model, self.opts
         params = sum(p.numel() for p in m.parameters())
         what = "prior" if m.generic else "model"
@@ -281,9 +279,9 @@ class Trainer:
         log.print(f"{verb}: {m.arch} {m.input_size}->{m.output_size} px, {params / 1e6:.1f} M parameters; "
                   f"{self.runtime.describe()}, {self.threads} thread(s)"
                   + (f", {self.group.world_size} processes" if self.group.enabled else ""))
-        if self.runtime.device.type == "cpu" and self.runtime.precision == "fp32" and o.precision == "auto" \
-                and not cpu_has_bf16():
-            # why say so: the README's CPU budgets were measured where bf16 runs natively (README, Limits)
+        if self.runtime.device.type == "cpu" and self.runtime.precision == "fp32" and o.precision == "auto":
+            # auto picks fp32 on a CPU only when it has no bf16 units (device.choose); why say so: the
+            # README's CPU budgets were measured where bf16 runs natively (README, Limits)
             log.print("this CPU has no bf16 units (AVX512-BF16 or AMX), so training runs in fp32: expect several "
                       "times fewer faces/s than the README's timings, and give a --minutes budget to match")
         if self.init_from is not None:
