@@ -42,8 +42,8 @@ if not DATA.is_dir():  # a git worktree one level deeper than the main checkout
 MODELS: dict[str, tuple[str, dict]] = {
     "lightweight": ("lightweight", {}),
     "original": ("original", {}),
-    "cpu": ("cpu", {}),
-    "cpu dense4": ("cpu", {"bottleneck": "dense4"}),
+    "cpu": ("cpu", {}),                              # dense4, the default since the tenth session
+    "cpu conv4": ("cpu", {"bottleneck": "conv4"}),   # the default before: it leaks the source's identity
     "cpu conv8": ("cpu", {"bottleneck": "conv8"}),
     "cpu +res": ("cpu", {"decoder_residual": True}),
     "cpu 128px": ("cpu", {"size": 128}),
@@ -253,7 +253,7 @@ def main() -> None:
     s.add_argument("--precisions", nargs="+", default=["fp32", "auto"], choices=["fp32", "bf16", "auto"])
     s.add_argument("--json", type=Path, help="also write the rows here")
     q = sub.add_parser("quality", help="validation loss per CPU-second on the dev faces")
-    q.add_argument("models", nargs="*", default=["lightweight", "cpu", "cpu dense4", "cpu conv8", "cpu +res"],
+    q.add_argument("models", nargs="*", default=["lightweight", "cpu", "cpu conv4", "cpu conv8", "cpu +res"],
                    help=f"the first is the yardstick; from: {', '.join(MODELS)}")
     q.add_argument("--iterations", type=int, default=150)
     q.add_argument("--eval-every", type=int, default=25)

@@ -17,6 +17,8 @@ BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "
 BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
 # today's defaults with the short-budget rate: 5e-4, 20 warmup iterations, cosine over the budget
 SHORT = {"mask_loss": True, "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine"}
+# what --preset cpu sets today (train.options.PRESETS["cpu"], arch aside)
+PRESET = {**SHORT, "balance": "expression", "warp_stop": 0.3, "batch_size": 8}
 
 
 def on_prior(prior_iterations: int = 300, **train) -> dict:
@@ -92,10 +94,19 @@ CONFIGS: dict[str, dict] = {
     "short+balance+perc0.3": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "perceptual_weight": 0.3},
                               "convert": {"color": "avg"}},
     # the CPU architecture (issue 15) with the short-budget rate
-    "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu"}, "convert": {"color": "avg"}},
+    # (measured with conv4, the cpu model's default until the tenth session: pinned so the rows rerun as they were)
+    "cpu+short": {"coverage": 0.625, "train": {**SHORT, "arch": "cpu", "options": {"bottleneck": "conv4"}},
+                  "convert": {"color": "avg"}},
     # the CPU architecture at 128 px (4x the pixels: the 64 px decoder upscaled to a ~150 px face caps detail)
     "cpu128+short+balance": {"coverage": 0.625, "train": {**SHORT, "balance": "expression", "arch": "cpu",
-                                                          "options": {"size": 128}}, "convert": {"color": "avg"}},
+                                                          "options": {"size": 128, "bottleneck": "conv4"}},
+                             "convert": {"color": "avg"}},
+    # --preset cpu from scratch (the demo on a CPU with bf16 units), then with the cpu model: its dense4
+    # bottleneck (the default since the tenth session, the demo on a CPU without them) and the old conv4
+    "preset": {"coverage": 0.625, "train": {**PRESET}, "convert": {"color": "avg"}},
+    "preset+cpu": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu"}, "convert": {"color": "avg"}},
+    "preset+cpu-conv4": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "options": {"bottleneck": "conv4"}},
+                         "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},

@@ -27,8 +27,8 @@ def forward_flops(arch: str, **options) -> int:
 def test_cpu_costs_less_than_half_of_lightweight():
     lightweight = forward_flops("lightweight")
     assert 6.0e9 < lightweight < 7.0e9            # the yardstick is what we think it is (6.57 GFLOP)
-    assert forward_flops("cpu") < 0.5 * lightweight  # 2.41 GFLOP
-    for options in ({"bottleneck": "dense4"}, {"bottleneck": "conv8"}, {"decoder_residual": True}):
+    assert forward_flops("cpu") < 0.5 * lightweight  # 2.42 GFLOP (dense4, the default)
+    for options in ({"bottleneck": "conv4"}, {"bottleneck": "conv8"}, {"decoder_residual": True}):
         assert forward_flops("cpu", **options) < 0.5 * lightweight, options
     # at 128 px (four times the pixels) it still costs less than lightweight at 64
     assert forward_flops("cpu", size=128) < lightweight
@@ -57,7 +57,7 @@ def test_train_resume_and_convert_from_the_command_line(tmp_path, faces_a, faces
               "--no-quality", "--no-tensorboard", "--seed", "3", "--log-every", "1"]
     assert main(["train", *common, "--arch", "cpu", "--option", "size=128", "--learn-mask", "--iterations", "2"]) == 0
     config = json.loads((model / "config.json").read_text())
-    assert config["arch"] == "cpu" and config["options"] == {"size": 128, "bottleneck": "conv4",
+    assert config["arch"] == "cpu" and config["options"] == {"size": 128, "bottleneck": "dense4",
                                                              "decoder_residual": False, "learn_mask": True}
     assert main(["train", *common, "--iterations", "3"]) == 0   # resumes: the arch comes from config.json
     net, saved = load_model(model)
@@ -74,6 +74,19 @@ def test_train_resume_and_convert_from_the_command_line(tmp_path, faces_a, faces
     img, src = cv2.imread(str(out)), cv2.imread(str(photo))
     assert img.shape == src.shape and read_label(out) is not None
     assert (img.astype(int) - src).std() > 1   # the faces were replaced
+
+
+def test_a_model_saved_with_the_old_default_bottleneck_still_builds_as_saved(tmp_path):
+    """conv4 was the default before dense4: config.json records every option, so the default moving changes
+    nothing for models already trained."""
+    from twoface.models.folder import build_from_config
+
+    old = build_from_config({"arch": "cpu", "options": {"size": 64, "bottleneck": "conv4", "decoder_residual": False,
+                                                        "learn_mask": False}}, tmp_path)
+    new = build("cpu")
+    assert isinstance(old.encoder.bottleneck, torch.nn.Conv2d)
+    assert not isinstance(new.encoder.bottleneck, torch.nn.Conv2d) and new.options["bottleneck"] == "dense4"
+    assert sum(p.numel() for p in new.parameters()) > sum(p.numel() for p in old.parameters())
 
 
 @pytest.mark.parametrize("size", [64, 128])

@@ -1,8 +1,8 @@
 """cpu: a swap model sized for training on a few CPU cores (issue 15).
 
     64×64×3 ─ conv5/2 64 ─ conv3/2 128 ─ residual 128 ─ conv3/2 256 ─ residual 256   (8×8×256)
-            ─ bottleneck "conv4":  conv3/2 256 (linear)                 (4×4×256) ─ upscale 512
-              bottleneck "dense4": conv3/2 256 ─ Dense 512 ─ Dense 4·4·256 (4×4×256) ─ upscale 512
+            ─ bottleneck "dense4": conv3/2 256 ─ Dense 512 ─ Dense 4·4·256 (4×4×256) ─ upscale 512   (default)
+              bottleneck "conv4":  conv3/2 256 (linear)                 (4×4×256) ─ upscale 512
               bottleneck "conv8":  conv1 128 (linear)                   (8×8×128) ─ conv3 512
                                                                           (8×8×512)  shared encoder
     decoder A, decoder B:
@@ -16,10 +16,17 @@ faceswap's 64 px models spend it in the decoders (``lightweight``'s 512- and 256
 16 and 32 px are 4.8 of its 6.6 GFLOP per face). Here the decoders keep ``original``'s widths
 (512 in at 8×8, then 256, 128, 64), whose upscales cost the same at every level, and the encoder
 uses 3×3 convs and two residual blocks at 16 and 8 px, where they are cheap. The giant Dense
-layer (16.8 M weights in ``lightweight``) is replaced by a small spatial bottleneck, which is
-still the only way from one face to the other: both sides must pass through the same
-4×4×256 code, so the encoder keeps pose and expression there and each decoder adds its
-identity. See bench/models_cpu.py for FLOPs, parameters, speed and loss per CPU-second.
+layer (16.8 M weights in ``lightweight``) is replaced by a small one at 4×4 (4.2 M weights,
+0.4 % of the FLOPs), which is still the only way from one face to the other: both sides must
+pass through the same 4×4×256 code, so the encoder keeps pose and expression there and each
+decoder adds its identity.
+
+Why dense4 is the default: the purely convolutional code ("conv4") reconstructs well but lets
+the source's identity through (a conv keeps where things are, so B's features reach A's
+decoder in place): after 728 iterations its A->B swaps were still nearest A (ID retrieval 4 %).
+The Dense layers mix every position, as ``lightweight``'s do, and at the same cost per step
+the dense4 model swapped (retrieval 100 % both ways at 714 iterations; README, tenth session).
+See bench/models_cpu.py for FLOPs, parameters, speed and loss per CPU-second.
 """
 from __future__ import annotations
 
@@ -70,11 +77,12 @@ def decoder(size: int, residual: bool, learn_mask: bool) -> nn.Sequential:
 
 class Cpu(SharedEncoderModel):
     arch = "cpu"
-    summary = "made for CPUs: 64 (or 128) px, residual encoder, 4×4 conv bottleneck, original's decoder widths"
+    summary = "made for CPUs: 64 (or 128) px, residual encoder, small 4×4 dense bottleneck, original's decoder widths"
     OPTIONS = {
         "size": Option(64, "input and output size in pixels", choices=(64, 128)),
-        "bottleneck": Option("conv4", "the shared code: conv4 (4×4×256), dense4 (4×4×256 through Dense 512) "
-                             "or conv8 (8×8×128)", choices=("conv4", "dense4", "conv8")),
+        "bottleneck": Option("dense4", "the shared code: dense4 (4×4×256 through Dense 512), conv4 (4×4×256, "
+                             "convolutional: leaks the source's identity) or conv8 (8×8×128)",
+                             choices=("conv4", "dense4", "conv8")),
         "decoder_residual": Option(False, "a residual block after each decoder's first upscale (+25% FLOPs)"),
         "learn_mask": LEARN_MASK,
     }
