@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from twoface import demo
-from twoface.errors import InputError, OutputError
+from twoface.errors import InputError, OutputError, TwofaceError
 from twoface.fsutil import sha256_file
 
 A_DIR = "train/person_a_pexels_woman"
@@ -103,7 +103,7 @@ def test_a_batch_size_below_one_is_refused_not_replaced_by_the_presets(tmp_path,
 
 
 def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
-    """The real demo path (lightweight, via the CLI) with 2 iterations: quality is not the point here."""
+    """The real demo path (the model auto picks here, via the CLI) with 2 iterations: quality is not the point."""
     import json
 
     import av
@@ -122,7 +122,7 @@ def test_the_demo_runs_end_to_end_on_a_tiny_budget(tmp_path, data_dir, capsys):
     assert "ID retrieval" in printed and "2-identity gallery (chance 50%)" in printed
     assert "verification" in printed and "sharpness" in printed
     data = json.loads(report.read_text())
-    assert data["arch"] == "lightweight" and data["iteration"] == 2
+    assert data["arch"] == demo.choose_arch() and data["iteration"] == 2
     cfg = json.loads((out / "work" / "model" / "config.json").read_text())
     assert cfg["faces"]["coverage"] == demo.DEMO_COVERAGE  # the framing bench/quality.py measured best
     record = cfg["training"]  # the preset's settings, with the user's own batch size kept
@@ -198,9 +198,27 @@ def test_a_prior_share_outside_0_and_1_is_one_clear_error(tmp_path, data_dir, ca
 
 def test_a_slow_machine_is_told_the_minutes_that_reach_the_measured_iterations():
     """The README's demo figures are per iteration; a CPU a third as fast needs three times the minutes."""
-    slow = demo.budget_advice(285, 10)  # what a CPU without bf16 units trained in 10 minutes
+    slow = demo.budget_advice(285, 10)  # what a CPU without bf16 units trained in 10 minutes of lightweight
     assert slow is not None and "285 iterations in 10 minutes" in slow and "--minutes 34 --overwrite" in slow
-    assert demo.budget_advice(demo.REFERENCE_ITERATIONS, 10) is None
-    assert demo.budget_advice(int(0.9 * demo.REFERENCE_ITERATIONS) + 1, 10) is None
+    reference = demo.REFERENCE_ITERATIONS["lightweight"]
+    assert demo.budget_advice(reference, 10) is None
+    assert demo.budget_advice(int(0.9 * reference) + 1, 10) is None
     one = demo.budget_advice(500, 1)
     assert one is not None and "in 1 minute;" in one and "--minutes 2 " in one
+    # each model against its own measured count: cpu reached 714 in 10 minutes on an fp32 CPU
+    cpu = demo.budget_advice(357, 10, "cpu")
+    assert cpu is not None and "for cpu were measured at 714" in cpu and "--minutes 20 " in cpu
+    assert demo.budget_advice(700, 10, "cpu") is None
+
+
+def test_auto_trains_the_cpu_model_where_training_runs_in_fp32_on_a_cpu():
+    """The rule is device.choose's: an fp32 CPU (no bf16 units, or asked for) gets cpu; bf16 gets lightweight."""
+    from twoface.device import choose
+
+    assert demo.choose_arch("cpu", "fp32") == "cpu"
+    assert demo.choose_arch("cpu", "bf16") == "lightweight"
+    here = choose("auto", "auto")
+    expected = "cpu" if here.device.type == "cpu" and here.precision == "fp32" else "lightweight"
+    assert demo.choose_arch() == expected
+    with pytest.raises(TwofaceError, match="fp16 is not supported on CPU"):
+        demo.choose_arch("cpu", "fp16")

