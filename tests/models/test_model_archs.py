@@ -160,11 +160,14 @@ CASES = [
 ]
 
 
-# cpu: 3×3 convs after the first, residual blocks at 16 and 8 px, a 4×4×256 code; original's decoder
+# cpu: 3×3 convs after the first, residual blocks at 16 and 8 px, a 4×4×256 code (through Dense 512 by
+# default, dense4; convolutional with conv4); original's decoder
 CPU_DOWN = conv(64, 128) + res(128) + conv(128, 256) + res(256)
-CPU_ENCODER = conv(3, 64, 5) + CPU_DOWN + conv(256, 256) + up(256, 512)
+CPU_ENCODER = conv(3, 64, 5) + CPU_DOWN + conv(256, 256) + dense(4096, 512) + dense(512, 4096) + up(256, 512)
 CASES += [
     ("cpu", {}, 64, 64, {"encoder": CPU_ENCODER, "decoder_a": ORIGINAL_DECODER, "decoder_b": ORIGINAL_DECODER}),
+    ("cpu", {"bottleneck": "conv4"}, 64, 64, {
+        "encoder": conv(3, 64, 5) + CPU_DOWN + conv(256, 256) + up(256, 512), "decoder_a": ORIGINAL_DECODER}),
     ("cpu", {"bottleneck": "conv8"}, 64, 64, {
         "encoder": conv(3, 64, 5) + CPU_DOWN + conv(256, 128, 1) + conv(128, 512),
         "decoder_a": ORIGINAL_DECODER}),
