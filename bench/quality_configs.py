@@ -7,6 +7,8 @@ and, for convert-only rows, ``model_from`` (the run whose model it converts).
 """
 from __future__ import annotations
 
+from twoface.train.options import PRESETS
+
 # The issue's measurement of faceswap 3 (not installed here): 367 iterations, batch 16, same faces,
 # same held-out clip, judged by `twoface evaluate --video`. (pose deg, expression, jitter, sim target/source)
 FACESWAP_REFERENCE = {"faceswap lightweight": (1.63, 0.90, 1.72, 0.913, 0.871),
@@ -17,8 +19,8 @@ BASE_TRAIN = {"arch": "lightweight", "batch_size": 16, "loss": "ssim:1,mse:1", "
 BASE_CONVERT = {"color": "match-hist"}  # the baseline's convert path (today's demo): every row changes one thing
 # today's defaults with the short-budget rate: 5e-4, 20 warmup iterations, cosine over the budget
 SHORT = {"mask_loss": True, "lr": 5e-4, "warmup": 20, "lr_schedule": "cosine"}
-# what --preset cpu sets today (train.options.PRESETS["cpu"], arch aside)
-PRESET = {**SHORT, "balance": "expression", "warp_stop": 0.3, "batch_size": 8}
+# what --preset cpu sets today, read from the preset itself (arch aside: the rows choose it)
+PRESET = {"mask_loss": True, **{k: v for k, v in PRESETS["cpu"].items() if k != "arch"}}
 
 
 def on_prior(prior_iterations: int = 300, **train) -> dict:
