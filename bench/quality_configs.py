@@ -109,6 +109,12 @@ CONFIGS: dict[str, dict] = {
     "preset+cpu": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu"}, "convert": {"color": "avg"}},
     "preset+cpu-conv4": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "options": {"bottleneck": "conv4"}},
                          "convert": {"color": "avg"}},
+    # --true-face (eleventh session): a code discriminator; the encoder learns codes that do not tell A from B,
+    # so that each decoder has trained on codes like those a swap gives it
+    "preset+cpu+trueface0.1": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.1},
+                               "convert": {"color": "avg"}},
+    "preset+cpu+trueface0.5": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.5},
+                               "convert": {"color": "avg"}},
     # convert-path only: the model of another run ("model_from", default baseline), converted otherwise
     "no_smooth": {"convert": {"smooth": False, "color": "match-hist"}},
     "no_color": {"convert": {"color": "none"}},

@@ -40,9 +40,9 @@ def test_every_cli_default_equals_its_dataclass_default(verb):
         if spec.choices is not None:
             assert list(action.choices) == list(spec.choices)
         checked += 1
-    # pretrain: train's fields less --init-from, --init-parts, --identity-weight, --identity-start and the
+    # pretrain: train's fields less --init-from, --init-parts, --identity-weight, --identity-start, --true-face and the
     # identity signal (--no-quality)
-    assert checked == {"extract": 14, "convert": 32, "train": 48, "evaluate": 5, "sort": 8, "export": 9,
+    assert checked == {"extract": 14, "convert": 32, "train": 49, "evaluate": 5, "sort": 8, "export": 9,
                        "pretrain": 43}[verb]
 
 

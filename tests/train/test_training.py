@@ -73,8 +73,9 @@ def test_losses_fall_and_model_folder_is_complete(faces_a, faces_b, tmp_path, ti
         assert model(x, "b").shape == (2, 3, 64, 64)
 
 
-@pytest.mark.parametrize("precision,extra", [("fp32", {}), ("bf16", {"gan": True, "learn_mask": True, "clip": "autoclip"})],
-                         ids=["fp32", "bf16-gan-mask-autoclip"])
+@pytest.mark.parametrize("precision,extra", [("fp32", {}), ("bf16", {"gan": True, "learn_mask": True, "clip": "autoclip",
+                                                                     "true_face": 0.1})],
+                         ids=["fp32", "bf16-gan-mask-autoclip-trueface"])
 def test_resume_is_exact(faces_a, faces_b, tmp_path, tiny_kwargs, precision, extra):
     """N straight iterations == N/2, resume, N/2 more: the same weights and optimizer state, bit for bit."""
     kw = {**tiny_kwargs, **extra, "precision": precision, "log_every": 2}
@@ -91,6 +92,9 @@ def test_resume_is_exact(faces_a, faces_b, tmp_path, tiny_kwargs, precision, ext
         assert not different, f"{name}: {len(different)} tensors differ, e.g. {different[0]}"
     if extra.get("gan"):
         assert any(k.startswith("discriminator_a.") for k in load_file(str(split / "weights.safetensors")))
+    if extra.get("true_face"):
+        assert any(k.startswith("code_discriminator.") for k in load_file(str(split / "weights.safetensors")))
+        assert any(k.startswith("code_discriminator.") for k in load_file(str(split / "optimizer.safetensors")))
     # the loss curve continues where it stopped
     assert curve(straight) == curve(split)
 
@@ -209,6 +213,31 @@ def test_gan_swaps_puts_the_swaps_before_the_discriminators(faces_a, faces_b, tm
     with pytest.raises(TwofaceError, match="--gan-swaps says what the discriminators of --gan judge; give --gan too"):
         train(faces_a, faces_b, tmp_path / "m", iterations=4, gan_swaps=True, **tiny_kwargs)
     assert not (tmp_path / "m").exists()
+
+
+def test_true_face_trains_a_code_discriminator_the_model_does_not_need(faces_a, faces_b, tmp_path, tiny_kwargs):
+    """--true-face: the step changes, the code discriminator learns (it tells the sides' codes apart more
+    often than chance), its weights travel with the checkpoint, and the model loads without them."""
+    from twoface.train import pretrain
+
+    plain, coded = tmp_path / "plain", tmp_path / "coded"
+    kw = {**tiny_kwargs, "iterations": 30, "precision": "fp32"}
+    train(faces_a, faces_b, plain, **kw)
+    summary = train(faces_a, faces_b, coded, true_face=0.1, **kw)
+    assert curve(plain)[0] == curve(coded)[0]  # the first forward is the same; the steps then differ
+    assert curve(plain)[1:] != curve(coded)[1:]
+    assert summary["losses"]["true_face/acc"] > 0.5
+    assert {"true_face/g", "true_face/d"} <= set(summary["losses"])
+    weights = load_file(str(coded / "weights.safetensors"))
+    assert any(k.startswith("code_discriminator.") for k in weights)
+    assert json.loads((coded / "config.json").read_text())["training"]["true_face"] == 0.1
+    model, _ = ck.load_model(coded)
+    assert not any(k.startswith("code_discriminator.") for k in model.state_dict())
+    with pytest.raises(TwofaceError, match="--true-face must be >= 0"):
+        train(faces_a, faces_b, tmp_path / "m", true_face=-1, **kw)
+    with pytest.raises(TwofaceError, match="a prior has no two people to tell apart"):
+        pretrain([faces_a, faces_b], tmp_path / "p", true_face=0.1, **kw)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "p").exists()
 
 
 def test_an_fp32_only_cpu_is_named_at_the_start(faces_a, faces_b, tmp_path, tiny_kwargs, capsys):

@@ -11,7 +11,8 @@ targets, which keeps it from overpowering a small generator.
     in×in×C ─ conv4/2 w ─ conv4/2 2w ─ … (``layers`` halvings, widths capped at 8w)
             ─ conv3/1 1  → logits, one per patch                    (in/2^layers)²
 
-All maths that feeds a loss runs in float32.
+All maths that feeds a loss runs in float32. ``CodeDiscriminator`` (--true-face) judges the
+encoder's codes instead of images: whose face a code came from.
 """
 from __future__ import annotations
 
@@ -51,7 +52,39 @@ class PatchDiscriminator(nn.Module):
         return self.logits(self.body(x)).float()
 
 
-DISCRIMINATORS = {"patch": PatchDiscriminator}
+class CodeDiscriminator(nn.Module):
+    """Whose face a code is (--true-face): a 1×1 squeeze of a spatial code, then two dense layers.
+
+    Small on purpose (DeepFaceLab's code discriminator is dense layers too): it only has to
+    separate two clouds of codes, and every step pays for it. ``code_shape`` is one code's
+    (C, H, W), or (D,) for a flat one.
+    """
+
+    def __init__(self, code_shape: tuple[int, ...], width: int = 256, squeeze: int = 64):
+        super().__init__()
+        if not code_shape or any(d < 1 for d in code_shape) or width < 1 or squeeze < 1:
+            raise ValueError("code_shape, width and squeeze must be positive")
+        if len(code_shape) == 3:
+            c, h, w = code_shape
+            self.squeeze: nn.Module = nn.Sequential(nn.Conv2d(c, min(squeeze, c), 1), nn.LeakyReLU(D_LEAK, inplace=True))
+            flat = min(squeeze, c) * h * w
+        else:
+            self.squeeze = nn.Identity()
+            flat = int(torch.Size(code_shape).numel())
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(flat, width), nn.LeakyReLU(D_LEAK, inplace=True),
+                                   nn.Linear(width, width), nn.LeakyReLU(D_LEAK, inplace=True), nn.Linear(width, 1))
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                he_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """N codes → N×1 float32 logits (1: A's, 0: B's)."""
+        return self.dense(self.squeeze(z)).float()
+
+
+DISCRIMINATORS = {"patch": PatchDiscriminator, "code": CodeDiscriminator}
 
 
 def lsgan_target_loss(logits: torch.Tensor, target: float | torch.Tensor) -> torch.Tensor:

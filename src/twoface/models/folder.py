@@ -42,7 +42,7 @@ OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 FILES = (CONFIG, WEIGHTS, OPTIMIZER)
 # weights of training-only modules that a converting model does not have
-TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.")
+TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.", "code_discriminator.")
 
 
 def read_json(path: Path, what: str = CONFIG) -> dict:

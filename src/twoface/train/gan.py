@@ -1,8 +1,14 @@
-"""--gan: one patch discriminator per side, least-squares losses, mixup (models/discriminator.py).
+"""The adversaries of training (models/discriminator.py), each with its own optimizer and AMP scale.
 
-The generator's adversarial term is computed with the discriminators frozen (no gradient reaches
-them); then the discriminators take their own step, with their own optimizer, on mixup blends
-of the real targets and the (detached) outputs of the same step.
+--gan: one patch discriminator per side, least-squares losses, mixup. The generator's adversarial
+term is computed with the discriminators frozen (no gradient reaches them); then the
+discriminators take their own step on mixup blends of the real targets and the (detached)
+outputs of the same step.
+
+--true-face: a code discriminator learns whose face each code is, and the encoder is taught to
+leave it guessing, so that A's codes lie where decoder B has learnt to draw (DeepFaceLab's
+"true face power"). The swaps are decodes of the other side's codes, which no loss ever shows a
+decoder; this is the one term that acts on where those codes lie.
 """
 from __future__ import annotations
 
@@ -19,8 +25,10 @@ if TYPE_CHECKING:
     from pathlib import Path
     
     from ..data import Batch
+    from ..models.base import SwapModel
 
 PREFIXES = ("discriminator_a.", "discriminator_b.")
+CODE_PREFIX = "code_discriminator."
 
 
 class Discriminators(nn.Module):
@@ -103,17 +111,99 @@ class Adversary:
 
     def load_state(self, tensors: dict, meta: dict, weights: dict, path: Path) -> None:
         """Discriminator weights and optimizer from a checkpoint; a model saved without --gan starts them fresh."""
-        mine = {k: v for k, v in weights.items() if k.startswith(PREFIXES)}
-        if not mine or "discriminator" not in meta:
-            return
-        expected = self.d.state_dict()
-        bad = [k for k in expected if k not in mine or tuple(mine[k].shape) != tuple(expected[k].shape)]
-        if bad:
-            raise ModelError(f"discriminator tensor {bad[0]!r} is missing or has another shape", path)
-        self.d.load_state_dict(mine)
-        part = {k[len("discriminator."):]: v for k, v in tensors.items() if k.startswith("discriminator.")}
+        load_adversary(self.d, self.optimizer, PREFIXES, "discriminator", tensors, meta, weights, path)
+
+
+def load_adversary(module: nn.Module, optimizer: torch.optim.Optimizer, prefixes: tuple[str, ...], key: str,
+                   tensors: dict, meta: dict, weights: dict, path: Path) -> None:
+    """An adversary's weights (those starting with ``prefixes``) and its optimizer (tensors and
+    metadata under ``key``); nothing when the checkpoint was saved without it (it starts fresh)."""
+    mine = {k: v for k, v in weights.items() if k.startswith(prefixes)}
+    if not mine or key not in meta:
+        return
+    expected = module.state_dict()
+    bad = [k for k in expected if k not in mine or tuple(mine[k].shape) != tuple(expected[k].shape)]
+    if bad:
+        raise ModelError(f"{key.replace('_', ' ')} tensor {bad[0]!r} is missing or has another shape", path)
+    module.load_state_dict(mine)
+    part = {k[len(key) + 1:]: v for k, v in tensors.items() if k.startswith(key + ".")}
+    try:
+        load_optimizer_state(optimizer, part, meta[key])
+    except ModelError as err:
+        raise ModelError(err.message, path) from err
+    match_layouts(optimizer)
+
+
+class _Codes(nn.Module):
+    """Holds the code discriminator so its state-dict keys start with ``code_discriminator.``."""
+
+    def __init__(self, code_shape: tuple[int, ...]):
+        super().__init__()
+        from ..models.discriminator import CodeDiscriminator
+
+        self.code_discriminator = CodeDiscriminator(code_shape)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.code_discriminator(z)
+
+
+def code_shape(model: SwapModel, runtime) -> tuple[int, ...]:
+    """One code's shape, from encoding two blank faces (eval mode, no gradient: nothing changes)."""
+    size = int(model.input_size)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), runtime.autocast():
+            z = model.encode(runtime.tensor(torch.zeros(2, 3, size, size)))
+    finally:
+        model.train(was_training)
+    return tuple(int(d) for d in z.shape[1:])
+
+
+class CodeAdversary:
+    """--true-face: D learns A's codes → 1 and B's → 0; the encoder's term pulls both to ½.
+
+    Why ½ for both, where DeepFaceLab pulls only src's codes towards dst's label: twoface swaps
+    both ways, and a target in the middle has no side to overshoot to.
+    """
+
+    META = "code_discriminator"
+
+    def __init__(self, model, opts, runtime, group):
+        self.runtime = runtime
+        self.d = runtime.prepare(_Codes(code_shape(model, runtime)))
+        self.net = distributed.wrap(self.d, group, runtime)
+        self.optimizer = build_optimizer(opts.optimizer, list(self.d.parameters()), lr=opts.lr)
+        self.scaler = runtime.grad_scaler()
+
+    def encoder_loss(self, z: torch.Tensor) -> torch.Tensor:
+        """E[(D(z) − ½)²] over both sides' codes, through a frozen D."""
+        from ..models.discriminator import lsgan_target_loss
+
+        self.d.requires_grad_(False)
         try:
-            load_optimizer_state(self.optimizer, part, meta["discriminator"])
-        except ModelError as err:
-            raise ModelError(err.message, path) from err
-        match_layouts(self.optimizer)
+            with self.runtime.autocast():
+                logits = self.d(z)
+        finally:
+            self.d.requires_grad_(True)
+        return lsgan_target_loss(logits, 0.5)
+
+    def step(self, z: torch.Tensor, n: int) -> dict[str, float]:
+        """One discriminator step on this step's (detached) codes; logs its loss and how often it is right."""
+        from ..models.discriminator import lsgan_target_loss
+
+        with self.runtime.autocast():
+            logits = self.net(z)
+        loss = lsgan_target_loss(logits[:n], 1.0) + lsgan_target_loss(logits[n:], 0.0)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        right = torch.cat([logits[:n] > 0.5, logits[n:] <= 0.5]).float().mean()
+        return {"true_face/d": float(loss.detach()), "true_face/acc": float(right)}
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        return self.d.state_dict()
+
+    def load_state(self, tensors: dict, meta: dict, weights: dict, path: Path) -> None:
+        load_adversary(self.d, self.optimizer, (CODE_PREFIX,), self.META, tensors, meta, weights, path)

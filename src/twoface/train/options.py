@@ -74,6 +74,11 @@ class TrainOptions(RuntimeOptions):
                               help="with --gan: the share of the budget (--iterations or --minutes) trained before the "
                                    "adversarial loss and its discriminators start, so they sharpen a face already "
                                    "learnt (DeepFaceLab's and faceswap-GAN's late GAN) and cost nothing before")
+    true_face: float = option(0.0, metavar="WEIGHT", group=_MODEL, default_help="0 = off",
+                              help="weight of a code discriminator's loss (DeepFaceLab's true face power): a small "
+                                   "discriminator learns whose face each code is and the encoder learns to leave it "
+                                   "guessing, so that each decoder has seen codes like the other person's, which are "
+                                   "what it draws in a swap")
     init_from: str | None = option(None, metavar="MODEL", group=_MODEL, default_help="a random start",
                                    help="start a new model from the weights of MODEL (a model folder, or a prior from "
                                         "`twoface pretrain`); --arch and its options default to MODEL's")
@@ -207,7 +212,7 @@ class TrainOptions(RuntimeOptions):
         for name in ("save_every", "preview_every", "eval_every", "log_every"):
             positive(name, getattr(self, name))
         for name in ("eye_multiplier", "mouth_multiplier", "gan_weight", "warp_strength", "identity_weight",
-                     "perceptual_weight"):
+                     "perceptual_weight", "true_face"):
             positive(name, getattr(self, name), allow_zero=True)
         if self.gan_swaps and not self.gan:
             raise TwofaceError("--gan-swaps says what the discriminators of --gan judge; give --gan too")
@@ -268,6 +273,7 @@ class PretrainOptions(TrainOptions):
     quality: bool = option(False, cli=False, help="no identity signal: a prior swaps nobody")
     identity_weight: float = option(0.0, cli=False, help="unused: a prior swaps nobody")
     identity_start: float = option(0.0, cli=False, help="unused: a prior has no identity loss")
+    true_face: float = option(0.0, cli=False, help="unused: a prior has no two people to tell apart")
     faces: list[Path] = option(default_factory=list, cli=False, help="face folders of many people, pooled")
 
     def __post_init__(self, explicit: frozenset[str] | None = None) -> None:
@@ -288,6 +294,8 @@ class PretrainOptions(TrainOptions):
             raise TwofaceError("a prior has no identity signal (quality needs two people)")
         if self.identity_weight:
             raise TwofaceError("a prior has no identity loss (--identity-weight needs two people)")
+        if self.true_face:
+            raise TwofaceError("a prior has no two people to tell apart (--true-face needs two people)")
 
 
 def option_names() -> list[str]:

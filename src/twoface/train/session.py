@@ -215,7 +215,7 @@ def check_faces_match(config: dict, info: dict, model_dir: Path) -> None:
 TRAINING_RECORD = ("batch_size", "loss", "optimizer", "lr", "warmup", "lr_schedule", "preset", "clip", "clip_value",
                    "mask_loss", "mask_penalty", "eye_multiplier", "mouth_multiplier", "warp", "warp_strength",
                    "warp_stop", "balance", "warp_to_landmarks", "flip", "augment_color", "holdout", "gan", "gan_weight",
-                   "gan_swaps", "gan_start", "identity_weight", "identity_start", "perceptual_weight")
+                   "gan_swaps", "gan_start", "identity_weight", "identity_start", "perceptual_weight", "true_face")
 
 
 def make_config(model: SwapModel, opts: TrainOptions, faces: dict, old: dict | None,

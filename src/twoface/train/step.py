@@ -37,25 +37,28 @@ log = logging.getLogger(__name__)
 
 class Pair(nn.Module):
     """(warped A, warped B) → (A through decoder A, B through decoder B), and with ``swaps`` also
-    (A through decoder B, B through decoder A) for the identity loss.
+    (A through decoder B, B through decoder A) for the identity loss; with ``codes`` the codes of
+    both (A's first) come last, for --true-face.
 
     The swaps reuse the encoder's pass (z is shared) and cost one more decode per side; they are
     made inside ``forward`` so DistributedDataParallel sees every parameter they use.
     """
 
-    def __init__(self, model: SwapModel, swaps: bool = False):
+    def __init__(self, model: SwapModel, swaps: bool = False, codes: bool = False):
         super().__init__()
         self.model = model
         self.wants_swaps = swaps  # the run has an identity loss
         self.swaps = swaps        # this step decodes the swaps (off before --identity-start)
+        self.codes = codes
 
     def forward(self, xa: torch.Tensor, xb: torch.Tensor) -> tuple[torch.Tensor, ...]:
         m = self.model
         z = m.encode(torch.cat([xa, xb]))
         n = xa.shape[0]
+        out: tuple[torch.Tensor, ...] = (m.decode(z[:n], "a"), m.decode(z[n:], "b"))
         if self.swaps:
-            return m.decode(z[:n], "a"), m.decode(z[n:], "b"), m.decode(z[:n], "b"), m.decode(z[n:], "a")
-        return m.decode(z[:n], "a"), m.decode(z[n:], "b")
+            out += (m.decode(z[:n], "b"), m.decode(z[n:], "a"))
+        return out + (z,) if self.codes else out
 
 
 def try_compile(module: nn.Module) -> Callable[..., Any] | None:
@@ -75,12 +78,12 @@ def try_compile(module: nn.Module) -> Callable[..., Any] | None:
 
 
 class Stepper:
-    """Optimizer, loss, clipping, AMP scaler (and the GAN, when on) around the model."""
+    """Optimizer, loss, clipping, AMP scaler (and the GAN and --true-face, when on) around the model."""
 
     def __init__(self, model: SwapModel, opts, runtime, group, face_losses: FaceLosses | None = None):
         self.model, self.opts, self.runtime, self.group = model, opts, runtime, group
         self.face_losses = face_losses  # identity / perceptual terms through SFace, when asked for
-        self.pair = Pair(model, swaps=face_losses is not None and face_losses.wants_swaps)
+        self.pair = Pair(model, swaps=face_losses is not None and face_losses.wants_swaps, codes=opts.true_face > 0)
         self.net = distributed.wrap(self.pair, group, runtime)
         self.compiled = try_compile(self.net) if opts.compile else None
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -95,6 +98,11 @@ class Stepper:
             from .gan import Adversary
 
             self.gan = Adversary(model, opts, runtime, group)
+        self.true_face = None
+        if opts.true_face > 0:
+            from .gan import CodeAdversary
+
+            self.true_face = CodeAdversary(model, opts, runtime, group)
         self.lr = self.optimizer.param_groups[0]["lr"]
 
     # --- losses -----------------------------------------------------------------------------------------
@@ -109,13 +117,15 @@ class Stepper:
 
     # --- the step ---------------------------------------------------------------------------------------
     def _forward_backward(self, net, xa, xb, ba, bb, gan_on: bool, identity_on: bool
-                          ) -> tuple[dict[str, torch.Tensor | float], tuple | None]:
-        """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs them."""
+                          ) -> tuple[dict[str, torch.Tensor | float], tuple | None, torch.Tensor | None]:
+        """Losses of one forward and backward; also this step's outputs (detached) when the GAN needs
+        them, and its codes (detached) when --true-face's discriminator does."""
         # the swaps' decodes are only paid for while a term reads them: the identity loss, or --gan-swaps
         swaps_gan = gan_on and self.opts.gan_swaps
         self.pair.swaps = identity_on or swaps_gan
         with self.runtime.autocast():
             pa, pb, *swaps = net(xa, xb)
+        z = swaps.pop() if self.pair.codes else None
         la, parts_a = self.image_loss(pa, ba)
         lb, parts_b = self.image_loss(pb, bb)
         total = la + lb
@@ -130,10 +140,15 @@ class Stepper:
             g_loss = self.gan.generator_loss(pa, pb, tuple(swaps) if swaps_gan else ())
             total = total + self.opts.gan_weight * g_loss
             logged["gan/g"] = g_loss.detach()
+        if self.true_face is not None:
+            assert z is not None
+            c_loss = self.true_face.encoder_loss(z)
+            total = total + self.opts.true_face * c_loss
+            logged["true_face/g"] = c_loss.detach()
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         fakes = tuple(t.detach() for t in (pa, pb, *(swaps if swaps_gan else ()))) if gan_on else None
-        return logged, fakes
+        return logged, fakes, None if z is None else z.detach()
 
     @staticmethod
     def started(start: float, progress: float | None) -> bool:
@@ -152,13 +167,13 @@ class Stepper:
         identity_on = self.pair.wants_swaps and self.started(self.opts.identity_start, progress)
         if self.compiled is not None:
             try:
-                logged, fakes = self._forward_backward(self.compiled, xa, xb, ba, bb, gan_on, identity_on)
+                logged, fakes, codes = self._forward_backward(self.compiled, xa, xb, ba, bb, gan_on, identity_on)
             except Exception as err:  # compilation happens here, at the first call
                 log.warning(f"warning: torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
                          "running eagerly")
                 self.compiled = None
         if self.compiled is None:
-            logged, fakes = self._forward_backward(self.net, xa, xb, ba, bb, gan_on, identity_on)
+            logged, fakes, codes = self._forward_backward(self.net, xa, xb, ba, bb, gan_on, identity_on)
         self.scaler.unscale_(self.optimizer)
         if self.opts.clip != "none":
             logged["grad_norm"] = torch.tensor(self.clipper(self.params))
@@ -167,6 +182,9 @@ class Stepper:
         if fakes is not None:
             assert self.gan is not None
             logged.update(self.gan.step(ba, bb, fakes))
+        if codes is not None:
+            assert self.true_face is not None
+            logged.update(self.true_face.step(codes, xa.shape[0]))
         return {k: float(v) for k, v in logged.items()}
 
     # --- checkpoint state ---------------------------------------------------------------------------------
@@ -181,6 +199,11 @@ class Stepper:
             tensors.update({f"discriminator.{k}": v for k, v in d_tensors.items()})
             meta["discriminator"] = d_meta
             extra = self.gan.weights()
+        if self.true_face is not None:
+            c_tensors, c_meta = optimizer_state_to_tensors(self.true_face.optimizer)
+            tensors.update({f"{self.true_face.META}.{k}": v for k, v in c_tensors.items()})
+            meta[self.true_face.META] = c_meta
+            extra = {**extra, **self.true_face.weights()}
         return tensors, meta, extra
 
     def state_json(self) -> dict:
@@ -189,6 +212,8 @@ class Stepper:
             out["scaler"] = self.scaler.state_dict()
             if self.gan is not None:
                 out["gan_scaler"] = self.gan.scaler.state_dict()
+            if self.true_face is not None:
+                out["true_face_scaler"] = self.true_face.scaler.state_dict()
         return out
 
     def load_state(self, tensors: dict, meta: dict, state: dict, path: Path, weights: dict | None = None) -> None:
@@ -215,6 +240,10 @@ class Stepper:
             self.scaler.load_state_dict(state["scaler"])
         if "gan_scaler" in state and self.gan is not None and self.gan.scaler.is_enabled():
             self.gan.scaler.load_state_dict(state["gan_scaler"])
+        if "true_face_scaler" in state and self.true_face is not None and self.true_face.scaler.is_enabled():
+            self.true_face.scaler.load_state_dict(state["true_face_scaler"])
         if self.gan is not None:
             self.gan.load_state(tensors, meta, weights or {}, path)
+        if self.true_face is not None:
+            self.true_face.load_state(tensors, meta, weights or {}, path)
 

@@ -299,6 +299,9 @@ class Trainer:
         if o.gan:
             start = f"from {o.gan_start:.0%} of the budget" if o.gan_start else "from the first step"
             log.print(f"adversarial loss: weight {o.gan_weight:g}, {start} (logged as gan/g, gan/d)")
+        if o.true_face:
+            log.print(f"code discriminator (--true-face): weight {o.true_face:g} (logged as true_face/g, "
+                      "true_face/d and true_face/acc, how often it tells A's codes from B's)")
 
     # --- saving -------------------------------------------------------------------------------
     def save(self, log: TrainLog | None = None) -> None:
