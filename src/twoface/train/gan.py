@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     
     from ..data import Batch
+    from ..device import Runtime
     from ..models.base import SwapModel
 
 PREFIXES = ("discriminator_a.", "discriminator_b.")
@@ -147,7 +148,7 @@ class _Codes(nn.Module):
         return self.code_discriminator(z)
 
 
-def code_shape(model: SwapModel, runtime) -> tuple[int, ...]:
+def code_shape(model: SwapModel, runtime: Runtime) -> tuple[int, ...]:
     """One code's shape, from encoding two blank faces (eval mode, no gradient: nothing changes)."""
     size = int(model.input_size)
     was_training = model.training
