@@ -42,7 +42,9 @@ OPTIMIZER = "optimizer.safetensors"
 STATE = "state.json"
 FILES = (CONFIG, WEIGHTS, OPTIMIZER)
 # weights of training-only modules that a converting model does not have
-TRAINING_ONLY_PREFIXES = ("discriminator_a.", "discriminator_b.", "code_discriminator.")
+DISCRIMINATOR_PREFIXES = ("discriminator_a.", "discriminator_b.")  # --gan's (train/gan.py)
+CODE_DISCRIMINATOR_PREFIX = "code_discriminator."                  # --true-face's
+TRAINING_ONLY_PREFIXES = (*DISCRIMINATOR_PREFIXES, CODE_DISCRIMINATOR_PREFIX)
 
 
 def read_json(path: Path, what: str = CONFIG) -> dict:

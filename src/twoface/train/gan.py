@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
+from ..models.folder import CODE_DISCRIMINATOR_PREFIX, DISCRIMINATOR_PREFIXES
 from . import distributed
 from .optim import build_optimizer, load_optimizer_state, match_layouts
 
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
     from ..data import Batch
     from ..device import Runtime
     from ..models.base import SwapModel
-
-PREFIXES = ("discriminator_a.", "discriminator_b.")
-CODE_PREFIX = "code_discriminator."
 
 
 class Discriminators(nn.Module):
@@ -112,7 +110,7 @@ class Adversary:
 
     def load_state(self, tensors: dict, meta: dict, weights: dict, path: Path) -> None:
         """Discriminator weights and optimizer from a checkpoint; a model saved without --gan starts them fresh."""
-        load_adversary(self.d, self.optimizer, PREFIXES, "discriminator", tensors, meta, weights, path)
+        load_adversary(self.d, self.optimizer, DISCRIMINATOR_PREFIXES, "discriminator", tensors, meta, weights, path)
 
 
 def load_adversary(module: nn.Module, optimizer: torch.optim.Optimizer, prefixes: tuple[str, ...], key: str,
@@ -207,4 +205,4 @@ class CodeAdversary:
         return self.d.state_dict()
 
     def load_state(self, tensors: dict, meta: dict, weights: dict, path: Path) -> None:
-        load_adversary(self.d, self.optimizer, (CODE_PREFIX,), self.META, tensors, meta, weights, path)
+        load_adversary(self.d, self.optimizer, (CODE_DISCRIMINATOR_PREFIX,), self.META, tensors, meta, weights, path)
