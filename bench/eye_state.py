@@ -86,6 +86,16 @@ def paired_error(src: tuple[np.ndarray, np.ndarray], out: tuple[np.ndarray, np.n
     return float(expression_error(*rows_of))
 
 
+def model_and_faces(doc: str, n: int) -> argparse.Namespace:
+    """The arguments of the scripts that read one trained model on the dev pair's face folders."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--a", type=Path, required=True, help="face folder of A (the model's side a)")
+    ap.add_argument("--b", type=Path, required=True, help="face folder of B (side b)")
+    ap.add_argument("--n", type=int, default=n, help="faces per set (evenly spaced)")
+    return ap.parse_args()
+
+
 def main() -> int:
     import cv2
 
@@ -93,12 +103,7 @@ def main() -> int:
     from twoface.faces.landmarks import Landmarker
     from twoface.models.swapper import Swapper
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("model", type=Path)
-    ap.add_argument("--a", type=Path, required=True, help="face folder of A (the model's side a)")
-    ap.add_argument("--b", type=Path, required=True, help="face folder of B (side b)")
-    ap.add_argument("--n", type=int, default=48, help="faces per side (evenly spaced)")
-    args = ap.parse_args()
+    args = model_and_faces(__doc__, 48)
 
     swapper = Swapper(args.model, choose("cpu", "auto"))
     size, out_size = swapper.framing.input_size, swapper.framing.output_size
