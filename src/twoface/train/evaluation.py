@@ -81,7 +81,7 @@ class Evaluator:
         va = self.valid_loss(self.t.set_a.valid, "a")
         vb = va if self.pooled else self.valid_loss(self.t.set_b.valid, "b")  # a prior: one pool, one decoder
         entry = {"iteration": iteration, "valid_a": _r(va), "valid_b": _r(vb)}
-        text = f"it {iteration:>7d}  validation loss " + (f"{va:.4f}" if self.pooled else f"A {va:.4f} B {vb:.4f}")
+        text = f"it {iteration:>7d}  validation loss " + (_loss(va) if self.pooled else f"A {_loss(va)} B {_loss(vb)}")
         probe = self._get_probe()
         if probe is not None:
             sims = probe.measure(self.model, self.t.runtime)
@@ -154,3 +154,8 @@ def _fixed(faceset, count: int, skip: int = 0) -> torch.Tensor:
 
 def _r(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+
+def _loss(value: float) -> str:
+    """A validation loss for the console; NaN means no face of that side is held out (--holdout 0)."""
+    return f"{value:.4f}" if math.isfinite(value) else "— (no faces held out)"
