@@ -110,7 +110,10 @@ CONFIGS: dict[str, dict] = {
     "preset+cpu-conv4": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "options": {"bottleneck": "conv4"}},
                          "convert": {"color": "avg"}},
     # --true-face (eleventh session): a code discriminator; the encoder learns codes that do not tell A from B,
-    # so that each decoder has trained on codes like those a swap gives it
+    # so that each decoder has trained on codes like those a swap gives it. 0.1 is in the preset since the
+    # twelfth session (so trueface0.1 is preset+cpu again); -trueface is the preset+cpu the two sessions measured
+    "preset+cpu-trueface": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.0},
+                            "convert": {"color": "avg"}},
     "preset+cpu+trueface0.1": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.1},
                                "convert": {"color": "avg"}},
     "preset+cpu+trueface0.5": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.5},

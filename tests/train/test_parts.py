@@ -11,7 +11,7 @@ import torch
 from twoface.errors import ModelError, TwofaceError
 from twoface.train import preview
 from twoface.train.logs import TrainLog, format_duration
-from twoface.train.options import TrainOptions, parse_option
+from twoface.train.options import PretrainOptions, TrainOptions, parse_option
 from twoface.train.session import model_choice
 
 
@@ -94,9 +94,16 @@ def test_cpu_preset_fills_only_what_was_left_at_its_default(tmp_path):
     from twoface.train.session import model_choice
 
     o = opts(tmp_path, preset="cpu", minutes=10)
-    assert (o.lr, o.warmup, o.lr_schedule, o.balance, o.warp_stop, o.batch_size) == \
-        (5e-4, 20, "cosine", "expression", 0.3, 8)
+    assert (o.lr, o.warmup, o.lr_schedule, o.balance, o.warp_stop, o.batch_size, o.true_face) == \
+        (5e-4, 20, "cosine", "expression", 0.3, 8, 0.1)
     assert opts(tmp_path, preset="cpu", minutes=10, batch_size=4).batch_size == 4  # a flag of one's own wins
+    # --true-face 0 switches it off: a value given (train()'s keywords, the flags typed) wins even at the default
+    off = opts(tmp_path, preset="cpu", minutes=10, true_face=0.0, explicit=frozenset({"preset", "minutes", "true_face"}))
+    assert (off.true_face, off.batch_size) == (0, 8)
+    # a prior takes the preset's rate and schedule but not its code discriminator: one pool, nobody to tell apart
+    prior = PretrainOptions(faces=[tmp_path / "x"], model_dir=tmp_path / "p", preset="cpu", minutes=10)
+    assert (prior.lr, prior.true_face) == (5e-4, 0.0)
+    prior.check_faces()
     assert model_choice(o, None)[0] == "lightweight"          # a new model takes the preset's arch
     mine = opts(tmp_path, preset="cpu", minutes=10, lr=1e-4, arch="original")
     assert (mine.lr, mine.lr_schedule) == (1e-4, "cosine") and model_choice(mine, None)[0] == "original"
