@@ -107,7 +107,7 @@ def child(run_dir: Path, config: str, budget: dict, out: Path) -> None:
         length = {k: v for k, v in budget.items() if k != "snapshot_every"}
         summary = train(f["a"], f["b"], model, eval_every=10 ** 9, preview_every=10 ** 9,
                         save_every=every or 10 ** 9, snapshot_every=every,
-                        quality=False, tensorboard=False, seed=1, **train_opts, **length)
+                        quality=False, tensorboard=False, **{"seed": 1, **train_opts}, **length)
         info = {"config": config, "options": opts, "budget": budget, "iteration": summary["iteration"],
                 "faces_per_s": summary.get("faces_per_s"), "wall_s": round(time.monotonic() - t0, 1),
                 "cpu_s": round(cpu_seconds() - c0, 1)}

@@ -114,6 +114,11 @@ CONFIGS: dict[str, dict] = {
     # twelfth session (so trueface0.1 is preset+cpu again); -trueface is the preset+cpu the two sessions measured
     "preset+cpu-trueface": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.0},
                             "convert": {"color": "avg"}},
+    # the same two with another seed (every other row trains with seed 1): another draw of the held-out
+    # faces, the batches and the initial weights
+    "preset+cpu@seed2": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "seed": 2}, "convert": {"color": "avg"}},
+    "preset+cpu-trueface@seed2": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.0, "seed": 2},
+                                  "convert": {"color": "avg"}},
     "preset+cpu+trueface0.1": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.1},
                                "convert": {"color": "avg"}},
     "preset+cpu+trueface0.5": {"coverage": 0.625, "train": {**PRESET, "arch": "cpu", "true_face": 0.5},
