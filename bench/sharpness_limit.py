@@ -52,17 +52,18 @@ def main() -> int:
         masks = [face_mask(p * (out / im.shape[0]), out) for p, im in zip(h.landmarks, h.images)]
         return imgs, masks, [to_size(im, size) for im in h.images]
 
+    views = {side: {name: at_out(sets[side][name]) for name in ("train", "held")} for side in sets}
     rows = []
     for side, other in (("a", "b"), ("b", "a")):
         me, you = side.upper(), other.upper()
-        ref = at_out(sets[side]["train"])[:2]  # the person's real faces, as evaluate's reference
-        ref_other = at_out(sets[other]["train"])[:2]
+        ref = views[side]["train"][:2]  # the person's real faces, as evaluate's reference
+        ref_other = views[other]["train"][:2]
         for name in ("train", "held"):
-            imgs, masks, crops = at_out(sets[side][name])
+            imgs, masks, crops = views[side][name]
             recon = [as_uint8(r) for r in swapper(crops, side)[0]]
             what = "training" if name == "train" else "held-out"
             rows.append((f"{me}→{me} on {what} faces", metrics.sharpness_ratio(recon, masks, *ref)["ratio"]))
-        imgs, masks, crops = at_out(sets[side]["held"])
+        imgs, masks, crops = views[side]["held"]
         swaps = [as_uint8(s) for s in swapper(crops, other)[0]]
         rows.append((f"{me}→{you} on held-out faces", metrics.sharpness_ratio(swaps, masks, *ref_other)["ratio"]))
         rows.append((f"real {me} held-out", metrics.sharpness_ratio(imgs, masks, *ref)["ratio"]))

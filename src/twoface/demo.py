@@ -329,7 +329,7 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     from .evaluate import evaluate
     from .extract import extract
     from .train import pretrain, train
-    from .train.options import PRESETS
+    from .train.options import PRESETS, PretrainOptions
 
     output = Path(output)
     check_output(output, overwrite)
@@ -360,9 +360,10 @@ def run_demo(output: str | Path = "demo-out", minutes: float = 10.0, cache: str 
     if prior_folders:
         prior_budget, budget = split_budget(minutes, iterations, prior_share)
         _say(quiet, f"demo: pretraining a {arch} prior on {len(prior_folders)} other people for {_budget(prior_budget)}")
-        # the preset's rate and schedule over the prior's own share; balancing and the code discriminator
-        # need two people, and the priors measured (bench/quality.py) warped to the end
-        skip = ("arch", "balance", "warp_stop", "batch_size", "true_face")
+        # the preset's rate and schedule over the prior's own share, less what a prior has no use for
+        # (PretrainOptions.PRESET_OMITS); balancing needs two people, and the priors measured
+        # (bench/quality.py) warped to the end
+        skip = {"arch", "balance", "warp_stop", "batch_size"} | PretrainOptions.PRESET_OMITS
         settings = {k: v for k, v in PRESETS["cpu"].items() if k not in skip}
         pretrain(prior_folders, work / "prior", arch=arch, options=model_options or {}, batch_size=batch,
                  device=device, precision=precision, **settings, **prior_budget)
